@@ -1,0 +1,140 @@
+"""Checking and encoding call arguments before anything is sent.
+
+Every check raises ``TypeError`` (wrong kind of value) or ``ValueError`` (right kind,
+unusable value) naming the argument, so a bad call never reaches the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any
+from urllib.parse import quote
+
+from cattrs import transform_error
+
+from cryptopay_async._converter import converter, to_dict
+
+
+def amount(name: str, value: object) -> str:
+    """A money amount as the exact decimal string the API sends back (``"100.0"`` stays so)."""
+    if isinstance(value, float):
+        raise TypeError(
+            f"{name} must be a Decimal, str or int, not float: "
+            "binary floats cannot represent money exactly"
+        )
+    if isinstance(value, bool) or not isinstance(value, Decimal | str | int):
+        raise TypeError(f"{name} must be a Decimal, str or int, got {type(value).__name__}")
+    if isinstance(value, str):
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"{name} is not a decimal number: {value!r}") from None
+        if value != value.strip():
+            raise ValueError(f"{name} has surrounding whitespace: {value!r}")
+    else:
+        number = Decimal(value)
+    if not number.is_finite():
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return format(number, "f")
+
+
+def text(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    return value
+
+
+def identifier(name: str, value: object) -> str:
+    """A non-empty id or custom id (used in paths, where empty would change the route)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{name} must not be empty")
+    return value
+
+
+def boolean(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def integer(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    return value
+
+
+def timestamp(name: str, value: object) -> str:
+    """An aware datetime as ISO 8601 in UTC (``2021-10-01T00:00:00+00:00``)."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"{name} is a naive datetime: give it a timezone, e.g. datetime.now(timezone.utc)"
+        )
+    return value.astimezone(UTC).isoformat()
+
+
+def choice(name: str, value: object, enum: type[Enum]) -> str:
+    """An enum member or its string value; anything else names the valid values."""
+    if isinstance(value, enum):
+        return str(value.value)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a {enum.__name__} or str, got {type(value).__name__}")
+    if value not in enum._value2member_map_:
+        valid = ", ".join(repr(m.value) for m in enum)
+        raise ValueError(f"{name} must be one of {valid}, got {value!r}")
+    return value
+
+
+def string_map(name: str, value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping of str to str, got {type(value).__name__}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise TypeError(f"{name} must map str to str, found {key!r}: {item!r}")
+    return dict(value)
+
+
+def nested(name: str, value: object, cls: type[Any]) -> Any:
+    """A model instance or a dict with its JSON keys, validated the same way."""
+    if isinstance(value, cls):
+        return to_dict(value)
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a {cls.__name__} or a dict, got {type(value).__name__}")
+    try:
+        return to_dict(converter.structure(dict(value), cls))
+    except Exception as exc:  # cattrs raises ClassValidationError / KeyError / ValueError
+        raise ValueError(f"{name} is not a valid {cls.__name__}: {_first_error(exc)}") from None
+
+
+def _first_error(exc: Exception) -> str:
+    try:
+        return "; ".join(transform_error(exc))
+    except Exception:
+        return str(exc)
+
+
+def path_segment(value: str) -> str:
+    """RFC 3986 percent-encoding of one path segment (``/``, space, ``?``, ``%``, non-ASCII)."""
+    return quote(value, safe="")
+
+
+def query_string(params: Mapping[str, object]) -> str:
+    """``a=1&b=2`` with RFC 3986 escapes (``%20`` for space); None values are left out."""
+    parts = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            encoded = "true" if value else "false"
+        elif isinstance(value, str):
+            encoded = value
+        else:
+            raise TypeError(f"query parameter {key} has unsupported type {type(value).__name__}")
+        parts.append(f"{quote(key, safe='')}={quote(encoded, safe='')}")
+    return "&".join(parts)

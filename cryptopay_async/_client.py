@@ -1,0 +1,199 @@
+"""``AsyncCryptopay``: configuration, the request chain, and the resources hanging off it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import EllipsisType, TracebackType
+from typing import Any, Self
+
+import httpx
+
+from cryptopay_async import _config, _json
+from cryptopay_async._error_decoding import ErrorDecodingMiddleware
+from cryptopay_async._middleware import CallNext, Middleware, compose
+from cryptopay_async._retry import RetryMiddleware, RetryPolicy
+from cryptopay_async._signing import CONTENT_TYPE, SigningMiddleware
+from cryptopay_async._transport import TransportEndpoint
+from cryptopay_async._version import __version__
+from cryptopay_async.ratelimit import RateLimiter, RateLimitMiddleware, shared_limiter
+from cryptopay_async.resources import Invoices
+
+USER_AGENT = f"cryptopay-async/{__version__}"
+
+
+class AsyncCryptopay:
+    """An async client for the Cryptopay Business API; create one and share it.
+
+    Credentials come from the arguments or the ``CRYPTOPAY_*`` environment variables
+    and are checked here, so a missing one is a ``ValueError`` at construction, never
+    a 401 later. Use ``async with`` or ``await client.aclose()``; a ``http_client`` you
+    pass in stays yours and is never closed by this client.
+    """
+
+    invoices: Invoices
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        callback_secret: str | None = None,
+        environment: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = _config.DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        rate_limiter: RateLimiter | EllipsisType | None = ...,
+        middleware: Sequence[Middleware] = (),
+        http_client: httpx.AsyncClient | None = None,
+        max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
+        secret = _config.credential(api_secret, "api_secret", _config.ENV_API_SECRET, required=True)
+        assert key is not None
+        assert secret is not None
+        self._api_key = key
+        self._callback_secret = _config.credential(
+            callback_secret, "callback_secret", _config.ENV_CALLBACK_SECRET, required=False
+        )
+        self.base_url = _config.resolve_base_url(environment, base_url)
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        if rate_limiter is ...:
+            rate_limiter = shared_limiter(key)
+        self.rate_limiter: RateLimiter | None = rate_limiter
+        self._middleware = tuple(middleware)
+        self._owns_http_client = http_client is None
+        if http_client is None:
+            limits = httpx.Limits(
+                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+            )
+            http_client = httpx.AsyncClient(
+                verify=_config.shared_ssl_context(),
+                limits=limits,
+                follow_redirects=False,
+                trust_env=False,
+            )
+        self._http = http_client
+        self._transport = TransportEndpoint(http_client, max_concurrency)
+        self._signing = SigningMiddleware(key, secret)
+        self._rate_limit = None if rate_limiter is None else RateLimitMiddleware(rate_limiter)
+        policy = retry_policy or RetryPolicy()
+        if policy.max_retries != max_retries:
+            policy = RetryPolicy(
+                max_retries=max_retries,
+                initial_backoff=policy.initial_backoff,
+                max_backoff=policy.max_backoff,
+                jitter=policy.jitter,
+                max_retry_after=policy.max_retry_after,
+            )
+        self.retry_policy = policy
+        self._setup()
+
+    def _setup(self) -> None:
+        """Build the chain and the per-request templates once; called again by ``with_options``."""
+        steps: list[Middleware] = [
+            *self._middleware,
+            ErrorDecodingMiddleware(),
+            RetryMiddleware(self.retry_policy),
+        ]
+        if self._rate_limit is not None:
+            steps.append(self._rate_limit)
+        steps.append(self._signing)
+        self._chain: CallNext = compose(steps, self._transport)
+        self._headers = {
+            "Content-Type": CONTENT_TYPE,
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        self._extensions = {"timeout": self._timeout.as_dict()}
+        self.invoices = Invoices(self)
+
+    @property
+    def api_key(self) -> str:
+        return self._api_key
+
+    @property
+    def callback_secret(self) -> str | None:
+        return self._callback_secret
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self._timeout
+
+    def __repr__(self) -> str:
+        return f"AsyncCryptopay(base_url={self.base_url!r}, api_key={self._api_key[:4]!r}...)"
+
+    def with_options(
+        self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
+    ) -> AsyncCryptopay:
+        """A client with other settings sharing this one's pool, limiter and credentials.
+
+        Close the original client; closing a derived one leaves the shared pool open.
+        """
+        clone = object.__new__(AsyncCryptopay)
+        clone.__dict__.update(self.__dict__)
+        clone._owns_http_client = False
+        if timeout is not None:
+            clone._timeout = (
+                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+            )
+        if max_retries is not None:
+            clone.retry_policy = RetryPolicy(
+                max_retries=max_retries,
+                initial_backoff=self.retry_policy.initial_backoff,
+                max_backoff=self.retry_policy.max_backoff,
+                jitter=self.retry_policy.jitter,
+                max_retry_after=self.retry_policy.max_retry_after,
+            )
+        clone._setup()
+        return clone
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """Call any endpoint through the full chain; returns the decoded JSON body.
+
+        An escape hatch for endpoints this release does not model. ``path`` is the
+        already-encoded path (``/api/...``); ``None`` is returned for 204 No Content.
+        """
+        from cryptopay_async._arguments import query_string
+
+        if not path.startswith("/"):
+            raise ValueError(f"path must start with '/', got {path!r}")
+        qs = query_string(params or {})
+        body = None if json is None else _json.dumps(json)
+        response = await self._send(method.upper(), f"{path}?{qs}" if qs else path, body)
+        if response.status_code == 204 or not response.content:
+            return None
+        return _json.loads(response.content)
+
+    async def _send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
+        request = httpx.Request(
+            method,
+            self.base_url + target,
+            content=body,
+            headers=self._headers,
+            extensions=dict(self._extensions),
+        )
+        return await self._chain(request)
+
+    async def aclose(self) -> None:
+        """Close the connection pool (unless it belongs to the caller)."""
+        if self._owns_http_client:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,71 @@
+"""Where settings come from (arguments, then environment variables) and shared resources."""
+
+from __future__ import annotations
+
+import functools
+import os
+import ssl
+
+import httpx
+
+ENVIRONMENTS: dict[str, str] = {
+    "sandbox": "https://business-sandbox.cryptopay.me",
+    "production": "https://business.cryptopay.me",
+}
+
+ENV_API_KEY = "CRYPTOPAY_API_KEY"
+ENV_API_SECRET = "CRYPTOPAY_API_SECRET"
+ENV_CALLBACK_SECRET = "CRYPTOPAY_CALLBACK_SECRET"
+ENV_ENVIRONMENT = "CRYPTOPAY_ENVIRONMENT"
+ENV_BASE_URL = "CRYPTOPAY_BASE_URL"
+
+DEFAULT_TIMEOUT = 30.0
+# httpcore scans every pooled connection on each request, so a small pool with a
+# queue in front of it beats a large pool under load (benchmarks/ and the
+# performance notes: 500 concurrent calls collapse with the default pool).
+DEFAULT_MAX_CONCURRENCY = 16
+
+
+def credential(value: str | None, argument: str, env_var: str, *, required: bool) -> str | None:
+    """The argument, else the environment variable; ``ValueError`` when required and absent."""
+    if value is None:
+        value = os.environ.get(env_var)
+    if value is None or value == "":
+        if required:
+            raise ValueError(
+                f"{argument} is missing: pass {argument}=... to AsyncCryptopay "
+                f"or set the {env_var} environment variable"
+            )
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{argument} must be a str, got {type(value).__name__}")
+    if value != value.strip() or any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in value):
+        raise ValueError(f"{argument} contains whitespace or control characters")
+    return value
+
+
+def resolve_base_url(environment: str | None, base_url: str | None) -> str:
+    """``base_url`` (argument or env) wins over ``environment``; returns it without a trailing /."""
+    env_name = environment if environment is not None else os.environ.get(ENV_ENVIRONMENT)
+    env_name = env_name or "sandbox"
+    if env_name not in ENVIRONMENTS:
+        valid = ", ".join(repr(name) for name in ENVIRONMENTS)
+        raise ValueError(f"unknown environment {env_name!r}: valid values are {valid}")
+    url = base_url if base_url is not None else os.environ.get(ENV_BASE_URL)
+    if not url:
+        return ENVIRONMENTS[env_name]
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"base_url {url!r} is not a valid URL: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"base_url must be an absolute http(s) URL, got {url!r}")
+    if parsed.query or parsed.fragment:
+        raise ValueError(f"base_url must not carry a query or fragment, got {url!r}")
+    return url.rstrip("/")
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One verified TLS context for every client: building one costs ~22 ms."""
+    return httpx.create_ssl_context()

@@ -1,0 +1,43 @@
+"""Turning failed answers and network failures into the SDK's exceptions."""
+
+from __future__ import annotations
+
+import httpx
+
+from cryptopay_async._exceptions import (
+    APIConnectionError,
+    APITimeoutError,
+    status_error_from_response,
+)
+from cryptopay_async._middleware import CallNext
+
+_CONDITIONAL_HEADERS = ("if-none-match", "if-modified-since")
+
+
+class ErrorDecodingMiddleware:
+    """Outermost built-in step: 2xx passes, anything else raises a typed exception.
+
+    It sits outside the retry step, so it only sees the final answer: a 503 that a
+    retry cured never reaches the caller. A 304 passes only when the request was
+    conditional (the caller asked for it); redirects are errors and are never followed.
+    """
+
+    async def __call__(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:
+        try:
+            response = await call_next(request)
+        except httpx.TimeoutException as exc:
+            raise APITimeoutError(
+                f"{request.method} {request.url.path} timed out ({type(exc).__name__})",
+                request=request,
+            ) from exc
+        except httpx.RequestError as exc:
+            raise APIConnectionError(
+                f"{request.method} {request.url.path} failed: {type(exc).__name__}: {exc}",
+                request=request,
+            ) from exc
+        status = response.status_code
+        if 200 <= status < 300:
+            return response
+        if status == 304 and any(h in request.headers for h in _CONDITIONAL_HEADERS):
+            return response
+        raise status_error_from_response(response)

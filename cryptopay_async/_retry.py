@@ -1,0 +1,113 @@
+"""Retrying only what is safe to repeat when money can move.
+
+A GET can be repeated freely. A POST or PATCH is repeated only when the server
+certainly did not act on it: the connection failed before the request was sent, or
+the answer was 429 (refused by the limit) or 503 (maintenance). After a 500 or a
+read timeout the server may have created the withdrawal, so the error goes to the
+caller, who can read the object back by its ``custom_id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import anyio
+import attrs
+import httpx
+
+from cryptopay_async._headers import parse_retry_after
+from cryptopay_async._middleware import CallNext
+
+logger = logging.getLogger("cryptopay_async")
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+ATTEMPT = "cryptopay_async.attempt"
+"""``request.extensions`` key holding the 1-based attempt number."""
+
+# Failures where the request never left this machine: safe to repeat for any method.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Failures after which the server may or may not have acted.
+_MAYBE_SENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How many times and how long to wait; what is retried is fixed by safety rules.
+
+    Delays grow ``initial_backoff * 2**n`` up to ``max_backoff``, minus up to ``jitter``
+    of themselves at random. A ``Retry-After`` up to ``max_retry_after`` seconds is
+    waited exactly; a longer one is not waited out, the error goes to the caller.
+    """
+
+    max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
+    initial_backoff: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    max_backoff: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
+    jitter: float = attrs.field(
+        default=0.25, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
+    )
+    max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    idempotent_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+    unsafe_statuses: frozenset[int] = frozenset({429, 503})
+
+    def retries_status(self, method: str, status: int) -> bool:
+        """Whether an answer with ``status`` may be repeated for ``method``."""
+        if method in IDEMPOTENT_METHODS:
+            return status in self.idempotent_statuses
+        return status in self.unsafe_statuses
+
+    def retries_error(self, method: str, error: Exception) -> bool:
+        """Whether a transport failure may be repeated for ``method``."""
+        if isinstance(error, _NOT_SENT):
+            return True
+        return method in IDEMPOTENT_METHODS and isinstance(error, _MAYBE_SENT)
+
+    def backoff(self, retry: int) -> float:
+        """Seconds before retry number ``retry`` (0-based) when the server gave no hint."""
+        delay = min(self.max_backoff, self.initial_backoff * 2.0**retry)
+        return delay * (1 - self.jitter * random.random())
+
+
+class RetryMiddleware:
+    """Repeats an attempt through the inner chain (limiter and signing) when the policy allows."""
+
+    __slots__ = ("policy",)
+
+    def __init__(self, policy: RetryPolicy | None = None) -> None:
+        self.policy = policy or RetryPolicy()
+
+    async def __call__(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:
+        policy = self.policy
+        method = request.method
+        retry = 0
+        while True:
+            request.extensions[ATTEMPT] = retry + 1
+            try:
+                response = await call_next(request)
+            except httpx.RequestError as exc:
+                if retry >= policy.max_retries or not policy.retries_error(method, exc):
+                    raise
+                delay = policy.backoff(retry)
+                reason = type(exc).__name__
+            else:
+                if retry >= policy.max_retries or not policy.retries_status(
+                    method, response.status_code
+                ):
+                    return response
+                hint = parse_retry_after(response.headers)
+                if hint is not None and hint > policy.max_retry_after:
+                    return response
+                delay = policy.backoff(retry) if hint is None else hint
+                reason = str(response.status_code)
+            retry += 1
+            logger.debug(
+                "retrying %s %s after %s in %.3fs (retry %d of %d)",
+                method,
+                request.url.path,
+                reason,
+                delay,
+                retry,
+                policy.max_retries,
+            )
+            await anyio.sleep(delay)

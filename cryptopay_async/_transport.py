@@ -1,0 +1,62 @@
+"""The end of the chain: a bounded number of requests in httpx's pool at once."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import anyio
+import httpx
+
+from cryptopay_async._exceptions import error_payload
+from cryptopay_async._retry import ATTEMPT
+
+logger = logging.getLogger("cryptopay_async")
+
+
+class TransportEndpoint:
+    """Sends one attempt with httpx, never following redirects, and logs it at DEBUG.
+
+    At most ``max_concurrency`` requests are inside the pool at once; the rest wait in
+    a FIFO queue here instead of in httpx's pool, where they would time out
+    (``PoolTimeout``) and slow every request down as the pool grows.
+    """
+
+    __slots__ = ("_http", "_slots")
+
+    def __init__(self, http_client: httpx.AsyncClient, max_concurrency: int) -> None:
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        self._http = http_client
+        self._slots = anyio.Semaphore(max_concurrency, fast_acquire=True)
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        async with self._slots:
+            started = time.perf_counter()
+            try:
+                response = await self._http.send(request, follow_redirects=False)
+            except httpx.RequestError as exc:
+                if logger.isEnabledFor(logging.DEBUG):
+                    _log_attempt(request, type(exc).__name__, started, None)
+                raise
+        if logger.isEnabledFor(logging.DEBUG):
+            request_id = None
+            if response.status_code >= 400:
+                payload = error_payload(response)
+                request_id = payload[1] if payload else None
+            _log_attempt(request, response.status_code, started, request_id)
+        return response
+
+
+def _log_attempt(
+    request: httpx.Request, outcome: int | str, started: float, request_id: str | None
+) -> None:
+    logger.debug(
+        "%s %s -> %s attempt=%s elapsed=%.1fms request_id=%s",
+        request.method,
+        request.url.path,
+        outcome,
+        request.extensions.get(ATTEMPT, 1),
+        (time.perf_counter() - started) * 1000,
+        request_id or "-",
+    )

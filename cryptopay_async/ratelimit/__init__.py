@@ -1,0 +1,32 @@
+"""Client-side pacing: 200 requests per minute per API key, shared by every client."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+from cryptopay_async.ratelimit._base import RateLimiter
+from cryptopay_async.ratelimit._middleware import RateLimitMiddleware
+from cryptopay_async.ratelimit._token_bucket import TokenBucket
+
+__all__ = ["RateLimitMiddleware", "RateLimiter", "TokenBucket", "shared_limiter"]
+
+DEFAULT_RATE = 200
+DEFAULT_PERIOD = 60.0
+
+_shared: dict[str, TokenBucket] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_limiter(api_key: str) -> TokenBucket:
+    """The process-wide default limiter for ``api_key`` (created on first use).
+
+    Every client built without ``rate_limiter=`` for the same key shares it, so two
+    clients in one process cannot together exceed the server's per-key limit.
+    """
+    fingerprint = hashlib.sha256(api_key.encode()).hexdigest()
+    with _shared_lock:
+        limiter = _shared.get(fingerprint)
+        if limiter is None:
+            limiter = _shared[fingerprint] = TokenBucket(DEFAULT_RATE, DEFAULT_PERIOD)
+        return limiter

@@ -1,0 +1,40 @@
+"""The chain step that waits for the limiter and reacts to 429 answers."""
+
+from __future__ import annotations
+
+import httpx
+
+from cryptopay_async._headers import parse_retry_after
+from cryptopay_async._middleware import CallNext
+from cryptopay_async.ratelimit._base import RateLimiter
+
+
+class RateLimitMiddleware:
+    """Takes a slot before every attempt; a 429 pauses the limiter for everybody.
+
+    The pause lasts ``Retry-After`` when the server sends it, otherwise a backoff that
+    doubles with each consecutive 429 (``initial_pause`` up to ``max_pause``).
+    """
+
+    __slots__ = ("_consecutive_429", "initial_pause", "limiter", "max_pause")
+
+    def __init__(
+        self, limiter: RateLimiter, *, initial_pause: float = 1.0, max_pause: float = 60.0
+    ) -> None:
+        self.limiter = limiter
+        self.initial_pause = initial_pause
+        self.max_pause = max_pause
+        self._consecutive_429 = 0
+
+    async def __call__(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:
+        await self.limiter.acquire()
+        response = await call_next(request)
+        if response.status_code == 429:
+            hint = parse_retry_after(response.headers)
+            if hint is None:
+                hint = min(self.max_pause, self.initial_pause * 2.0**self._consecutive_429)
+            self._consecutive_429 += 1
+            self.limiter.pause(hint)
+        else:
+            self._consecutive_429 = 0
+        return response

@@ -1,0 +1,101 @@
+"""An in-process limiter whose promise is a sliding window, not just an average rate."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import anyio
+import anyio.lowlevel
+
+
+class TokenBucket:
+    """At most ``rate`` acquisitions in any ``period``-second window, FIFO, cancellation-safe.
+
+    Two rules decide when the next caller may go, and it waits for the later of them:
+
+    * the sliding window: the ``rate``-th acquisition back must lie ``period`` seconds
+      or more in the past, so no half-open window ``[t, t + period)`` ever holds more
+      than ``rate`` acquisitions, whatever the ``burst`` and however callers arrive;
+    * the bucket (GCRA): after a quiet spell at most ``burst`` callers go back to back,
+      then one every ``period / rate`` seconds. ``burst=None`` means ``rate``.
+
+    Under saturation both rules allow exactly ``rate`` per ``period``. Callers are
+    served in arrival order; one cancelled while queued takes nothing and holds nobody
+    up. Time comes from ``anyio.current_time()`` and waits from ``anyio.sleep_until``,
+    so a virtual clock (trio's ``MockClock``) drives it in tests. Deadlines are
+    absolute times computed from recorded timestamps, never accumulated sleeps, so
+    float rounding cannot leave a waiter sleeping remainders that never move the clock.
+    """
+
+    def __init__(self, rate: int = 200, period: float = 60.0, burst: int | None = None) -> None:
+        if not isinstance(rate, int) or isinstance(rate, bool) or rate < 1:
+            raise ValueError(f"rate must be a positive int, got {rate!r}")
+        if not (isinstance(period, int | float) and math.isfinite(period) and period > 0):
+            raise ValueError(f"period must be a positive number of seconds, got {period!r}")
+        if burst is None:
+            burst = rate
+        if not isinstance(burst, int) or isinstance(burst, bool) or not 1 <= burst <= rate:
+            raise ValueError(f"burst must be an int between 1 and rate ({rate}), got {burst!r}")
+        self.rate = rate
+        self.period = float(period)
+        self.burst = burst
+        self._interval = self.period / rate
+        self._tolerance = (burst - 1) * self._interval
+        self._recent: deque[float] = deque(maxlen=rate)  # times of the last `rate` grants
+        self._tat = -math.inf  # GCRA theoretical arrival time
+        self._paused_until = -math.inf
+        self._queue: dict[object, anyio.Event] = {}  # insertion-ordered waiters
+
+    def __repr__(self) -> str:
+        return f"TokenBucket(rate={self.rate}, period={self.period}, burst={self.burst})"
+
+    @property
+    def waiting(self) -> int:
+        """How many callers are queued right now."""
+        return len(self._queue)
+
+    def next_free_at(self) -> float:
+        """The earliest clock time at which the next caller may go."""
+        ready = max(self._tat - self._tolerance, self._paused_until)
+        if len(self._recent) == self.rate:
+            ready = max(ready, self._recent[0] + self.period)
+        return ready
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller, queued or not, for ``seconds`` from now (never shortens a pause)."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"pause needs a finite number of seconds >= 0, got {seconds!r}")
+        self._paused_until = max(self._paused_until, anyio.current_time() + seconds)
+
+    async def acquire(self) -> None:
+        """Wait for this caller's turn and take one slot."""
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        now = anyio.current_time()
+        if not self._queue and now >= self.next_free_at():
+            self._grant(now)
+            await anyio.lowlevel.cancel_shielded_checkpoint()
+            return
+        token = object()
+        turn = anyio.Event()
+        self._queue[token] = turn
+        if next(iter(self._queue)) is token:
+            turn.set()
+        try:
+            await turn.wait()
+            while True:
+                ready = self.next_free_at()
+                now = anyio.current_time()
+                if now >= ready:
+                    break
+                await anyio.sleep_until(ready)
+            self._grant(now)
+        finally:
+            del self._queue[token]
+            if turn.is_set() and self._queue:
+                # We were at the head: hand the turn to the next caller in line.
+                next(iter(self._queue.values())).set()
+
+    def _grant(self, now: float) -> None:
+        self._recent.append(now)
+        self._tat = max(self._tat, now) + self._interval

@@ -1,0 +1,5 @@
+"""The API's resources, one class per ``client.<resource>`` attribute."""
+
+from cryptopay_async.resources._invoices import Invoices
+
+__all__ = ["Invoices"]

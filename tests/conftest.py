@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Every async test runs once under asyncio and once under trio."""
+    return str(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _no_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests decide credentials explicitly; a developer's shell must not leak in."""
+    for name in (
+        "CRYPTOPAY_API_KEY",
+        "CRYPTOPAY_API_SECRET",
+        "CRYPTOPAY_CALLBACK_SECRET",
+        "CRYPTOPAY_ENVIRONMENT",
+        "CRYPTOPAY_BASE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)

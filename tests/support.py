@@ -1,0 +1,138 @@
+"""Shared test helpers: recorded fixtures, a mock transport that records, a loopback server."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cryptopay_async import AsyncCryptopay
+
+DATA = Path(__file__).parent / "data"
+FIXTURES = DATA / "fixtures"
+API_SPEC = DATA / "api"
+
+API_KEY = "test-key-0123"
+API_SECRET = "test-secret-do-not-log-9f8e7d"
+CALLBACK_SECRET = "test-callback-secret-5a4b3c"
+
+
+def fixture_bytes(relative: str) -> bytes:
+    return (FIXTURES / relative).read_bytes()
+
+
+def fixture_json(relative: str) -> Any:
+    return json.loads(fixture_bytes(relative))
+
+
+def expected_signature(secret: str, method: str, body: bytes, date: str, target: str) -> str:
+    """The documented algorithm written out independently of the SDK's signer."""
+    digest = hashlib.md5(body).hexdigest() if body else ""
+    message = "\n".join([method, digest, "application/json", date, target])
+    mac = hmac.new(secret.encode(), message.encode(), hashlib.sha1).digest()
+    return base64.b64encode(mac).decode()
+
+
+def signature_is_valid(
+    request: httpx.Request, *, key: str = API_KEY, secret: str = API_SECRET
+) -> bool:
+    auth = request.headers.get("authorization", "")
+    target = request.url.raw_path.decode()
+    want = expected_signature(
+        secret, request.method, request.content, request.headers["date"], target
+    )
+    return bool(auth == f"HMAC {key}:{want}")
+
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class Recorder:
+    """An ``httpx.MockTransport`` handler that keeps every request it saw."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        # A retried request is the same object re-signed: keep each attempt as it was sent.
+        snapshot = httpx.Request(
+            request.method, request.url, headers=request.headers.copy(), content=request.content
+        )
+        snapshot.extensions = dict(request.extensions)
+        self.requests.append(snapshot)
+        return self.handler(request)
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.MockTransport(self))
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(
+        status,
+        content=json.dumps(body).encode(),
+        headers={"content-type": "application/json; charset=utf-8", **(headers or {})},
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serve_asgi(app: Any) -> Iterator[str]:
+    """Run ``app`` with uvicorn on 127.0.0.1 in a thread; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        backlog=2048,
+        limit_concurrency=None,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def recorded_client(recorder: Recorder, **settings: Any) -> AsyncCryptopay:
+    """A client wired to ``recorder``: test credentials, no pacing, quick retries."""
+    from cryptopay_async import RetryPolicy
+
+    options: dict[str, Any] = {
+        "api_key": API_KEY,
+        "api_secret": API_SECRET,
+        "base_url": "https://h",
+        "rate_limiter": None,
+        "retry_policy": RetryPolicy(initial_backoff=0),
+        "http_client": recorder.client(),
+        **settings,
+    }
+    return AsyncCryptopay(**options)

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import httpx
+import pytest
+
+from cryptopay_async import AsyncCryptopay
+from cryptopay_async.ratelimit import TokenBucket, shared_limiter
+from tests.support import (
+    API_SECRET,
+    Recorder,
+    fixture_json,
+    json_response,
+    recorded_client,
+)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "env", "argument", "env_var"),
+    [
+        ({}, {}, "api_key", "CRYPTOPAY_API_KEY"),
+        ({"api_key": "k"}, {}, "api_secret", "CRYPTOPAY_API_SECRET"),
+        ({"api_key": "", "api_secret": "s"}, {}, "api_key", "CRYPTOPAY_API_KEY"),
+        ({"api_key": "k", "api_secret": ""}, {}, "api_secret", "CRYPTOPAY_API_SECRET"),
+        (
+            {},
+            {"CRYPTOPAY_API_KEY": "k", "CRYPTOPAY_API_SECRET": ""},
+            "api_secret",
+            "CRYPTOPAY_API_SECRET",
+        ),
+        ({"api_secret": "s"}, {"CRYPTOPAY_API_KEY": ""}, "api_key", "CRYPTOPAY_API_KEY"),
+    ],
+)
+def test_missing_credentials_name_the_argument_and_env_var(
+    monkeypatch: pytest.MonkeyPatch,
+    kwargs: dict[str, Any],
+    env: dict[str, str],
+    argument: str,
+    env_var: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError) as caught:
+        AsyncCryptopay(**kwargs)
+    assert argument in str(caught.value)
+    assert env_var in str(caught.value)
+
+
+def test_credentials_and_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CRYPTOPAY_API_KEY", "env-key")
+    monkeypatch.setenv("CRYPTOPAY_API_SECRET", "env-secret")
+    monkeypatch.setenv("CRYPTOPAY_CALLBACK_SECRET", "env-callback")
+    monkeypatch.setenv("CRYPTOPAY_ENVIRONMENT", "production")
+    client = AsyncCryptopay()
+    assert client.api_key == "env-key"
+    assert client.callback_secret == "env-callback"
+    assert client.base_url == "https://business.cryptopay.me"
+    monkeypatch.setenv("CRYPTOPAY_BASE_URL", "http://127.0.0.1:8080/")
+    assert AsyncCryptopay().base_url == "http://127.0.0.1:8080"
+    # Arguments win over the environment.
+    assert AsyncCryptopay(api_key="arg-key").api_key == "arg-key"
+
+
+@pytest.mark.parametrize(
+    ("environment", "url"),
+    [
+        (None, "https://business-sandbox.cryptopay.me"),
+        ("sandbox", "https://business-sandbox.cryptopay.me"),
+        ("production", "https://business.cryptopay.me"),
+    ],
+)
+def test_environments(environment: str | None, url: str) -> None:
+    assert AsyncCryptopay(api_key="k", api_secret="s", environment=environment).base_url == url
+
+
+def test_unknown_environment_lists_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match=r"'staging'.*'sandbox', 'production'"):
+        AsyncCryptopay(api_key="k", api_secret="s", environment="staging")
+
+
+@pytest.mark.parametrize("url", ["ftp://h", "not a url", "/relative", "https://h/?q=1"])
+def test_bad_base_url_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        AsyncCryptopay(api_key="k", api_secret="s", base_url=url)
+
+
+@pytest.mark.parametrize("value", ["key with space", "key\n", " key"])
+def test_credentials_with_whitespace_are_refused_without_echoing_them(value: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        AsyncCryptopay(api_key="k", api_secret=value)
+    assert value.strip() not in str(caught.value)
+
+
+def test_repr_hides_the_secrets() -> None:
+    client = AsyncCryptopay(api_key="KEYKEYKEY", api_secret=API_SECRET, callback_secret="cbsecret")
+    text = repr(client) + repr(client.__dict__)
+    assert API_SECRET not in text
+    assert "cbsecret" not in repr(client)
+    assert "KEYKEYKEY" not in repr(client)
+
+
+@pytest.mark.anyio
+async def test_a_caller_owned_http_client_is_never_closed() -> None:
+    http = httpx.AsyncClient()
+    async with AsyncCryptopay(api_key="k", api_secret="s", http_client=http):
+        pass
+    assert not http.is_closed
+    await http.aclose()
+
+
+@pytest.mark.anyio
+async def test_an_owned_pool_is_closed_by_the_client_not_by_its_derivatives() -> None:
+    client = AsyncCryptopay(api_key="k", api_secret="s")
+    derived = client.with_options(timeout=5.0, max_retries=0)
+    await derived.aclose()
+    assert not client._http.is_closed
+    await client.aclose()
+    assert client._http.is_closed
+
+
+@pytest.mark.anyio
+async def test_with_options_shares_pool_and_limiter_and_changes_only_what_it_says() -> None:
+    recorder = Recorder(
+        lambda r: json_response(200, fixture_json("responses-2023/invoices/retrieve.json"))
+    )
+    limiter = TokenBucket(rate=100, period=1.0)
+    async with recorded_client(recorder, rate_limiter=limiter) as client:
+        derived = client.with_options(timeout=3.5, max_retries=5)
+        assert derived._http is client._http
+        assert derived.rate_limiter is client.rate_limiter is limiter
+        assert derived.retry_policy.max_retries == 5
+        assert client.retry_policy.max_retries == 2
+        await derived.invoices.retrieve("c8233d57-78c8-4c36-b35e-940ae9067c78")
+        await client.invoices.retrieve("c8233d57-78c8-4c36-b35e-940ae9067c78")
+    timeouts = [r.extensions["timeout"]["read"] for r in recorder.requests]
+    assert timeouts == [3.5, 30.0]
+
+
+def test_clients_for_one_key_share_the_default_limiter() -> None:
+    a = AsyncCryptopay(api_key="shared-key", api_secret="s")
+    b = AsyncCryptopay(api_key="shared-key", api_secret="other")
+    c = AsyncCryptopay(api_key="other-key", api_secret="s")
+    assert a.rate_limiter is b.rate_limiter is shared_limiter("shared-key")
+    assert c.rate_limiter is not a.rate_limiter
+    assert AsyncCryptopay(api_key="k", api_secret="s", rate_limiter=None).rate_limiter is None
+
+
+def test_construction_reuses_one_ssl_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    AsyncCryptopay(api_key="k", api_secret="s")  # the first client may build it
+    built: list[object] = []
+    real = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    for _ in range(5):
+        AsyncCryptopay(api_key="k", api_secret="s")
+    assert built == []
+
+
+def test_no_finalizer_schedules_cleanup() -> None:
+    assert "__del__" not in vars(AsyncCryptopay)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from cryptopay_async import CallNext, NotFoundError
+from cryptopay_async.middleware import compose
+from tests.support import (
+    Recorder,
+    fixture_bytes,
+    json_response,
+    recorded_client,
+)
+
+
+@pytest.mark.anyio
+async def test_compose_runs_outermost_first_and_unwinds_in_reverse() -> None:
+    trail: list[str] = []
+
+    def step(name: str):  # type: ignore[no-untyped-def]
+        async def middleware(request: httpx.Request, call_next: CallNext) -> httpx.Response:
+            trail.append(f"{name}>")
+            response = await call_next(request)
+            trail.append(f"<{name}")
+            return response
+
+        return middleware
+
+    async def endpoint(request: httpx.Request) -> httpx.Response:
+        trail.append("send")
+        return httpx.Response(200)
+
+    chain = compose([step("a"), step("b"), step("c")], endpoint)
+    await chain(httpx.Request("GET", "https://h/"))
+    assert trail == ["a>", "b>", "c>", "send", "<c", "<b", "<a"]
+
+
+@pytest.mark.anyio
+async def test_user_middleware_is_outermost_and_sees_the_final_exception() -> None:
+    seen: list[object] = []
+
+    async def observe(request: httpx.Request, call_next: CallNext) -> httpx.Response:
+        # Outermost: the request is not signed yet, and errors arrive decoded.
+        seen.append("authorization" in request.headers)
+        try:
+            return await call_next(request)
+        except NotFoundError as exc:
+            seen.append(exc.code)
+            raise
+
+    recorder = Recorder(
+        lambda r: httpx.Response(404, content=fixture_bytes("errors/404-not_found.json"))
+    )
+    async with recorded_client(recorder, middleware=[observe]) as client:
+        with pytest.raises(NotFoundError):
+            await client.invoices.retrieve("missing")
+    assert seen == [False, "not_found"]
+
+
+@pytest.mark.anyio
+async def test_user_middleware_sees_the_final_response_after_retries() -> None:
+    answers = iter([503, 200])
+    statuses: list[int] = []
+
+    async def observe(request: httpx.Request, call_next: CallNext) -> httpx.Response:
+        response = await call_next(request)
+        statuses.append(response.status_code)
+        return response
+
+    recorder = Recorder(lambda r: json_response(next(answers), {"data": {}}))
+
+    async with recorded_client(recorder, middleware=[observe]) as client:
+        assert await client.request("GET", "/api/anything") == {"data": {}}
+    assert statuses == [200]
+    assert len(recorder.requests) == 2
