@@ -6,13 +6,14 @@ unusable value) naming the argument, so a bad call never reaches the server.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
+import attrs
 from cattrs import transform_error
 
 from cryptopay_async._converter import converter, to_dict
@@ -103,13 +104,32 @@ def string_map(name: str, value: object) -> dict[str, str]:
 def nested(name: str, value: object, cls: type[Any]) -> Any:
     """A model instance or a dict with its JSON keys, validated the same way."""
     if isinstance(value, cls):
-        return to_dict(value)
+        return _without_nulls(to_dict(value))
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} must be a {cls.__name__} or a dict, got {type(value).__name__}")
+    unknown = set(value) - {field.name for field in attrs.fields(cls)}
+    if unknown:
+        raise TypeError(f"{name} has keys {cls.__name__} does not know: {sorted(unknown)}")
     try:
-        return to_dict(converter.structure(dict(value), cls))
+        return _without_nulls(to_dict(converter.structure(dict(value), cls)))
     except Exception as exc:  # cattrs raises ClassValidationError / KeyError / ValueError
         raise ValueError(f"{name} is not a valid {cls.__name__}: {_first_error(exc)}") from None
+
+
+def _without_nulls(value: Any) -> Any:
+    """Optional nested fields left out are not sent as null."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def nested_list(name: str, value: object, cls: type[Any]) -> list[Any]:
+    """A list of model instances or dicts (e.g. customer refund addresses)."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
+        raise TypeError(f"{name} must be a list of {cls.__name__}, got {type(value).__name__}")
+    return [nested(f"{name}[{index}]", item, cls) for index, item in enumerate(value)]
 
 
 def _first_error(exc: Exception) -> str:

@@ -16,12 +16,12 @@ from cryptopay_async._signing import CONTENT_TYPE, SigningMiddleware
 from cryptopay_async._transport import TransportEndpoint
 from cryptopay_async._version import __version__
 from cryptopay_async.ratelimit import RateLimiter, RateLimitMiddleware, shared_limiter
-from cryptopay_async.resources import Invoices
+from cryptopay_async.resources import Resources
 
 USER_AGENT = f"cryptopay-async/{__version__}"
 
 
-class AsyncCryptopay:
+class AsyncCryptopay(Resources):
     """An async client for the Cryptopay Business API; create one and share it.
 
     Credentials come from the arguments or the ``CRYPTOPAY_*`` environment variables
@@ -29,8 +29,6 @@ class AsyncCryptopay:
     a 401 later. Use ``async with`` or ``await client.aclose()``; a ``http_client`` you
     pass in stays yours and is never closed by this client.
     """
-
-    invoices: Invoices
 
     def __init__(
         self,
@@ -106,7 +104,7 @@ class AsyncCryptopay:
             "User-Agent": USER_AGENT,
         }
         self._extensions = {"timeout": self._timeout.as_dict()}
-        self.invoices = Invoices(self)
+        self._bind_resources(self)
 
     @property
     def api_key(self) -> str:

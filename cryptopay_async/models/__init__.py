@@ -1,25 +1,13 @@
-"""Typed, immutable models of everything the Cryptopay API returns."""
+"""Typed, immutable models of everything the Cryptopay API returns.
+
+Frozen slotted attrs classes: money is ``Decimal``, timestamps are aware ``datetime``,
+enums are ``str`` enums and an unknown value arrives as a plain ``str``.
+"""
 
 from cryptopay_async._converter import to_dict
 from cryptopay_async._enum import ApiEnum
-from cryptopay_async._pagination import Page
-from cryptopay_async.models._invoices import (
-    Invoice,
-    InvoiceStatus,
-    InvoiceStatusContext,
-    InvoiceTransaction,
-)
-from cryptopay_async.models._shared import Exchange, Risk, RiskLevel
+from cryptopay_async._pagination import AsyncPager, Page
+from cryptopay_async.models import _generated
+from cryptopay_async.models._generated import *  # noqa: F403 - the generated list is __all__
 
-__all__ = [
-    "ApiEnum",
-    "Exchange",
-    "Invoice",
-    "InvoiceStatus",
-    "InvoiceStatusContext",
-    "InvoiceTransaction",
-    "Page",
-    "Risk",
-    "RiskLevel",
-    "to_dict",
-]
+__all__ = [*_generated.__all__, "ApiEnum", "AsyncPager", "Page", "to_dict"]

@@ -1,5 +1,37 @@
 """The API's resources, one class per ``client.<resource>`` attribute."""
 
-from cryptopay_async.resources._invoices import Invoices
+from cryptopay_async.resources._base import Operation, Param, Resource
+from cryptopay_async.resources._generated import (
+    OPERATIONS,
+    Accounts,
+    Channels,
+    Coins,
+    CoinWithdrawals,
+    Customers,
+    ExchangeTransfers,
+    Invoices,
+    Rates,
+    Resources,
+    Risks,
+    Subscriptions,
+    Transactions,
+)
 
-__all__ = ["Invoices"]
+__all__ = [
+    "OPERATIONS",
+    "Accounts",
+    "Channels",
+    "CoinWithdrawals",
+    "Coins",
+    "Customers",
+    "ExchangeTransfers",
+    "Invoices",
+    "Operation",
+    "Param",
+    "Rates",
+    "Resource",
+    "Resources",
+    "Risks",
+    "Subscriptions",
+    "Transactions",
+]

@@ -1,16 +1,82 @@
-"""What every resource does with a call: send it, then decode the envelope's ``data``."""
+"""How every operation runs: check arguments, build the request, send it, decode ``data``.
+
+The 40 operations are declared as ``Operation`` values (generated from the API
+description into ``_generated.py``); their methods only hand their arguments over.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+import types
+import warnings
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
+import attrs
+
+from cryptopay_async import _arguments as arg
+from cryptopay_async import _json
 from cryptopay_async._pagination import AsyncPager, Page
 from cryptopay_async._response import decode, envelope
 
 if TYPE_CHECKING:
     from cryptopay_async._client import AsyncCryptopay
 
-T = TypeVar("T")
+
+@attrs.frozen
+class Param:
+    """A body field or query parameter: its JSON name, its check, whether it must be given."""
+
+    name: str
+    check: Callable[[str, Any], Any]
+    required: bool = False
+
+
+@attrs.frozen
+class Operation:
+    """One API operation as data: ``invoices.create`` is ``POST /api/invoices`` → ``Invoice``."""
+
+    name: str
+    method: str
+    path: str
+    path_params: tuple[str, ...]
+    query: tuple[Param, ...]
+    body: tuple[Param, ...] | None
+    result: Any
+    result_name: str
+    exactly_one: tuple[str, ...] = ()
+    deprecated: bool = False
+
+    def target(self, path_args: tuple[str, ...], values: Mapping[str, Any]) -> str:
+        """Path with percent-encoded parameters, plus ``?query`` when any filter is set."""
+        segments = {
+            name: arg.path_segment(arg.identifier(name, value))
+            for name, value in zip(self.path_params, path_args, strict=True)
+        }
+        path = self.path.format(**segments) if segments else self.path
+        query = {
+            p.name: p.check(p.name, values[p.name])
+            for p in self.query
+            if values[p.name] is not None
+        }
+        qs = arg.query_string(query)
+        return f"{path}?{qs}" if qs else path
+
+    def body_bytes(self, values: Mapping[str, Any]) -> bytes | None:
+        """The JSON body, serialized once: the same bytes are hashed and sent."""
+        if self.body is None:
+            return None
+        fields = {
+            p.name: p.check(p.name, values[p.name])
+            for p in self.body
+            if p.required or values[p.name] is not None
+        }
+        if self.exactly_one:
+            given = [name for name in self.exactly_one if name in fields]
+            if len(given) != 1:
+                names = ", ".join(self.exactly_one)
+                found = ", ".join(given) or "none"
+                raise ValueError(f"{self.name} needs exactly one of {names}; got {found}")
+        return _json.dumps(fields)
 
 
 class Resource:
@@ -21,27 +87,42 @@ class Resource:
     def __init__(self, client: AsyncCryptopay) -> None:
         self._client = client
 
-    async def _fetch(
-        self, method: str, target: str, tp: Any, name: str, body: bytes | None = None
+    async def _call(
+        self, op: Operation, path_args: tuple[str, ...], values: Mapping[str, Any]
     ) -> Any:
-        response = await self._client._send(method, target, body)
-        return decode(response, envelope(response)["data"], tp, name)
+        if op.deprecated:
+            warnings.warn(
+                f"{op.name} is deprecated: the newer official SDKs dropped it and the "
+                "server may no longer serve it",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+        target = op.target(path_args, values)
+        body = op.body_bytes(values)
+        response = await self._client._send(op.method, target, body)
+        return decode(response, envelope(response)["data"], op.result, op.result_name)
 
-    def _pages(self, path: str, query: dict[str, object], item: type[T]) -> AsyncPager[T]:
-        from cryptopay_async._arguments import query_string
+    def _paginate(
+        self, op: Operation, path_args: tuple[str, ...], values: Mapping[str, Any]
+    ) -> AsyncPager[Any]:
+        target = op.target(path_args, values)
+        separator = "&" if "?" in target else "?"
+        item_name = op.result_name
+        items_type = types.GenericAlias(list, (op.result,))
 
-        async def fetch(cursor: str | None) -> Page[T]:
-            params = {**query, "starting_after": cursor} if cursor else query
-            qs = query_string(params)
-            response = await self._client._send("GET", f"{path}?{qs}" if qs else path, None)
+        async def fetch(cursor: str | None) -> Page[Any]:
+            url = target
+            if cursor is not None:
+                url += f"{separator}starting_after={arg.path_segment(cursor)}"
+            response = await self._client._send("GET", url, None)
             body = envelope(response)
-            data = decode(response, body["data"], list[item], f"list of {item.__name__}")  # type: ignore[valid-type]
+            items = decode(response, body["data"], items_type, f"list of {item_name}")
             meta = body.get("meta")
             if not isinstance(meta, dict):
                 meta = {}
             total = meta.get("total")
             return Page(
-                data=data,
+                data=items,
                 has_more=meta.get("has_more") is True,
                 total=total if isinstance(total, int) and not isinstance(total, bool) else None,
                 fetch=fetch,
