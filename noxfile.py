@@ -28,3 +28,10 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package, the tests and the benchmarks."""
     session.install("-e", ".[dev]")
     session.run("mypy")
+
+
+@nox.session
+def codegen(session: nox.Session) -> None:
+    """Regenerate models and resource methods from tests/data/api/*.json."""
+    session.install("-e", ".[dev]")
+    session.run("python", "-m", "tests.codegen")

@@ -136,3 +136,9 @@ def recorded_client(recorder: Recorder, **settings: Any) -> AsyncCryptopay:
         **settings,
     }
     return AsyncCryptopay(**options)
+
+
+def replaying(status: int, relative: str) -> Recorder:
+    """A recorder answering every request with one recorded fixture body."""
+    body = fixture_json(relative)
+    return Recorder(lambda request: json_response(status, body))
