@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -35,3 +37,11 @@ def codegen(session: nox.Session) -> None:
     """Regenerate models and resource methods from tests/data/api/*.json."""
     session.install("-e", ".[dev]")
     session.run("python", "-m", "tests.codegen")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: each script prints a table of medians (min-max) over interleaved runs."""
+    session.install("-e", ".[dev]", "pydantic>=2")
+    for script in sorted(Path("benchmarks").glob("bench_*.py")):
+        session.run("python", str(script))

@@ -19,6 +19,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn
 
 from cryptopay_async._enum import ApiEnum
+from cryptopay_async._fast_decode import FastDecoders
 
 T = TypeVar("T")
 
@@ -148,9 +149,20 @@ def register_model(cls: type[T]) -> type[T]:
     return cls
 
 
+_fast = FastDecoders(decimal=_decimal, timestamp=_datetime)
+
+
 def structure(data: Any, cls: type[T]) -> T:
-    """Build ``cls`` from decoded JSON; raises cattrs' ``ClassValidationError`` on mismatch."""
-    return converter.structure(data, cls)
+    """Build ``cls`` from decoded JSON; raises cattrs' ``ClassValidationError`` on mismatch.
+
+    The compiled fast path handles every well-formed payload; anything it rejects is
+    decoded again by the detailed converter, which raises the error naming the field.
+    """
+    try:
+        result: T = _fast.decode(data, cls)
+    except Exception:
+        return converter.structure(data, cls)
+    return result
 
 
 def to_dict(model: Any) -> Any:
