@@ -15,6 +15,7 @@ from cryptopay_async._retry import RetryMiddleware, RetryPolicy
 from cryptopay_async._signing import CONTENT_TYPE, SigningMiddleware
 from cryptopay_async._transport import TransportEndpoint
 from cryptopay_async._version import __version__
+from cryptopay_async.callbacks._client import ClientCallbacks
 from cryptopay_async.ratelimit import RateLimiter, RateLimitMiddleware, shared_limiter
 from cryptopay_async.resources import Resources
 
@@ -105,6 +106,7 @@ class AsyncCryptopay(Resources):
         }
         self._extensions = {"timeout": self._timeout.as_dict()}
         self._bind_resources(self)
+        self.callbacks = ClientCallbacks(self)
 
     @property
     def api_key(self) -> str:

@@ -1,0 +1,60 @@
+"""Signed callbacks (webhooks): verification, typed events and once-only processing.
+
+```python
+from cryptopay_async.callbacks import verify, InvoiceCallback
+
+event = verify(raw_body, request.headers["X-Cryptopay-Signature"], secret=CALLBACK_SECRET)
+match event:
+    case InvoiceCallback(event="status_changed", data=invoice):
+        ...
+```
+"""
+
+from cryptopay_async.callbacks._dedupe import (
+    Deduplicator,
+    DeliveryStore,
+    MemoryDeliveryStore,
+    delivery_key,
+)
+from cryptopay_async.callbacks._events import (
+    Callback,
+    ChannelPaymentCallback,
+    ChannelPaymentCallbackEvent,
+    CoinWithdrawalCallback,
+    CoinWithdrawalCallbackEvent,
+    InvoiceCallback,
+    InvoiceCallbackEvent,
+    SubscriptionCallback,
+    SubscriptionCallbackEvent,
+    UnknownCallback,
+)
+from cryptopay_async.callbacks._receiver import CallbackReceiver, Outcome
+from cryptopay_async.callbacks._verify import (
+    SIGNATURE_HEADER,
+    CallbackPayloadError,
+    signature_for,
+    verify,
+)
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "Callback",
+    "CallbackPayloadError",
+    "CallbackReceiver",
+    "ChannelPaymentCallback",
+    "ChannelPaymentCallbackEvent",
+    "CoinWithdrawalCallback",
+    "CoinWithdrawalCallbackEvent",
+    "Deduplicator",
+    "DeliveryStore",
+    "InvoiceCallback",
+    "InvoiceCallbackEvent",
+    "MemoryDeliveryStore",
+    "Outcome",
+    "SubscriptionCallback",
+    "SubscriptionCallbackEvent",
+    "UnknownCallback",
+    "delivery_key",
+    "signature_for",
+    "verify",
+]

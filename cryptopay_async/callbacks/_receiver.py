@@ -1,0 +1,83 @@
+"""The web-framework-free core of a callback endpoint: verify, deduplicate, hand over."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+
+import attrs
+
+from cryptopay_async._config import ENV_CALLBACK_SECRET
+from cryptopay_async._exceptions import SignatureVerificationError
+from cryptopay_async.callbacks._dedupe import Deduplicator
+from cryptopay_async.callbacks._events import Callback
+from cryptopay_async.callbacks._verify import CallbackPayloadError, verify
+
+logger = logging.getLogger("cryptopay_async.callbacks")
+
+Handler = Callable[[Callback], Awaitable[object]]
+SecretSource = str | Callable[[], str | None] | None
+
+
+@attrs.frozen
+class Outcome:
+    """What the endpoint answers: 200 makes Cryptopay stop retrying, anything else retries."""
+
+    status: int
+    text: str
+    event: Callback | None = None
+
+
+def resolve_secret(source: SecretSource) -> str:
+    """The callback secret from a string, a callable, or ``CRYPTOPAY_CALLBACK_SECRET``."""
+    value = source() if callable(source) else source
+    if value is None:
+        value = os.environ.get(ENV_CALLBACK_SECRET)
+    if not value:
+        raise ValueError(
+            f"no callback secret: pass secret=... or set the {ENV_CALLBACK_SECRET} "
+            "environment variable"
+        )
+    return value
+
+
+class CallbackReceiver:
+    """Verifies a delivery, runs ``handler`` once per event, and says what to answer.
+
+    400 for a bad signature or body (retrying cannot fix it), 200 for a repeat without
+    calling ``handler``, 500 when ``handler`` raised (the event is forgotten so the next
+    delivery runs it again). ``secret`` is a string, a callable returning one (read at
+    each request, e.g. from your client), or None for ``CRYPTOPAY_CALLBACK_SECRET``.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        secret: SecretSource = None,
+        deduplicator: Deduplicator | None = None,
+    ) -> None:
+        self.handler = handler
+        self._secret = secret
+        self.deduplicator = deduplicator if deduplicator is not None else Deduplicator()
+
+    async def receive(self, body: bytes, signature: str | None) -> Outcome:
+        try:
+            event = verify(body, signature, secret=resolve_secret(self._secret))
+        except SignatureVerificationError as exc:
+            logger.warning("callback refused: %s", exc)
+            return Outcome(400, "invalid signature")
+        except CallbackPayloadError as exc:
+            logger.warning("callback refused: %s", exc)
+            return Outcome(400, "malformed callback")
+        if not await self.deduplicator.first_delivery(event):
+            logger.debug("callback %s/%s repeated: already processed", event.type, event.event)
+            return Outcome(200, "duplicate", event)
+        try:
+            await self.handler(event)
+        except Exception:
+            await self.deduplicator.forget(event)
+            logger.exception("callback handler failed for %s/%s", event.type, event.event)
+            return Outcome(500, "handler failed")
+        return Outcome(200, "ok", event)

@@ -1,0 +1,39 @@
+"""aiohttp: a request handler that receives Cryptopay callbacks.
+
+```python
+app.router.add_post("/cryptopay/callbacks", callback_handler(on_callback))
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from cryptopay_async.callbacks import SIGNATURE_HEADER, CallbackReceiver, Deduplicator
+from cryptopay_async.callbacks._receiver import Handler, SecretSource
+
+__all__ = ["callback_handler"]
+
+
+def callback_handler(
+    handler: Handler,
+    *,
+    secret: SecretSource = None,
+    deduplicator: Deduplicator | None = None,
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An aiohttp handler: verifies, skips repeats, calls ``handler(event)`` once.
+
+    Answers 200 once handled (or for a repeat), 400 for a bad signature or body, 500
+    when ``handler`` raised, so that Cryptopay delivers the event again later.
+    """
+    receiver = CallbackReceiver(handler, secret=secret, deduplicator=deduplicator)
+
+    async def receive_callback(request: web.Request) -> web.Response:
+        outcome = await receiver.receive(
+            await request.read(), request.headers.get(SIGNATURE_HEADER)
+        )
+        return web.Response(status=outcome.status, text=outcome.text)
+
+    return receive_callback
