@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -93,7 +93,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_asgi(app: Any) -> Iterator[str]:
+def serve_asgi(app: Any, *, lifespan: Literal["on", "off"] = "off") -> Iterator[str]:
     """Run ``app`` with uvicorn on 127.0.0.1 in a thread; yields its base URL."""
     import uvicorn
 
@@ -103,7 +103,7 @@ def serve_asgi(app: Any) -> Iterator[str]:
         host="127.0.0.1",
         port=port,
         log_level="warning",
-        lifespan="off",
+        lifespan=lifespan,
         backlog=2048,
         limit_concurrency=None,
     )
@@ -142,3 +142,35 @@ def replaying(status: int, relative: str) -> Recorder:
     """A recorder answering every request with one recorded fixture body."""
     body = fixture_json(relative)
     return Recorder(lambda request: json_response(status, body))
+
+
+@contextlib.contextmanager
+def serve_aiohttp(app: Any) -> Iterator[str]:
+    """Run an aiohttp ``web.Application`` on 127.0.0.1 in a thread with its own loop."""
+    import asyncio
+
+    from aiohttp import web
+
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    if not ready.wait(10):
+        raise RuntimeError("aiohttp test server did not start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)

@@ -55,13 +55,15 @@ class MemoryDeliveryStore:
 
     async def add(self, key: str) -> bool:
         now = time.monotonic()
-        while self._seen:
+        while self._seen:  # drop expired keys, oldest first
             oldest, stamp = next(iter(self._seen.items()))
-            if now - stamp < self.ttl and len(self._seen) < self.max_entries:
+            if now - stamp < self.ttl:
                 break
             del self._seen[oldest]
         if key in self._seen:
             return False
+        while len(self._seen) >= self.max_entries:
+            self._seen.popitem(last=False)
         self._seen[key] = now
         return True
 

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cryptopay_async.callbacks import (
+    Callback,
+    CallbackReceiver,
+    Deduplicator,
+    DeliveryStore,
+    MemoryDeliveryStore,
+    delivery_key,
+    signature_for,
+    verify,
+)
+from tests.support import CALLBACK_SECRET, fixture_bytes
+
+pytestmark = pytest.mark.anyio
+
+BODY = fixture_bytes("callbacks/invoice-transaction-created.json")
+SIGNATURE = signature_for(BODY, CALLBACK_SECRET)
+
+
+def signed(document: dict[str, object]) -> tuple[bytes, str]:
+    body = json.dumps(document).encode()
+    return body, signature_for(body, CALLBACK_SECRET)
+
+
+async def test_memory_store_remembers_forgets_and_stays_bounded() -> None:
+    store = MemoryDeliveryStore(max_entries=3)
+    assert isinstance(store, DeliveryStore)
+    assert [await store.add(k) for k in "abca"] == [True, True, True, False]
+    await store.discard("a")
+    assert await store.add("a") is True
+    for key in "defg":
+        await store.add(key)
+    assert len(store) == 3  # the oldest keys made room
+    assert await store.add("b") is True
+
+
+async def test_memory_store_expires_keys_after_ttl(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("cryptopay_async.callbacks._dedupe.time.monotonic", lambda: now[0])
+    store = MemoryDeliveryStore(ttl=60)
+    assert await store.add("k") is True
+    now[0] += 59
+    assert await store.add("k") is False
+    now[0] += 2
+    assert await store.add("k") is True
+
+
+def test_the_key_tells_a_repeat_from_a_second_payment() -> None:
+    first = verify(BODY, SIGNATURE, secret=CALLBACK_SECRET)
+    reordered = json.loads(BODY)
+    body, signature = signed(
+        {"data": reordered["data"], "event": reordered["event"], "type": "Invoice"}
+    )
+    assert delivery_key(verify(body, signature, secret=CALLBACK_SECRET)) == delivery_key(first)
+    second_payment = json.loads(BODY)
+    second_payment["data"]["transactions"].append({"txid": "another", "risk": None})
+    body, signature = signed(second_payment)
+    assert delivery_key(verify(body, signature, secret=CALLBACK_SECRET)) != delivery_key(first)
+
+
+async def test_receiver_runs_the_handler_once_per_event_and_retries_failures() -> None:
+    handled: list[Callback] = []
+    fail = [True]
+
+    async def handler(event: Callback) -> None:
+        if fail[0]:
+            fail[0] = False
+            raise RuntimeError("database down")
+        handled.append(event)
+
+    receiver = CallbackReceiver(handler, secret=CALLBACK_SECRET, deduplicator=Deduplicator())
+    outcomes = [await receiver.receive(BODY, SIGNATURE) for _ in range(4)]
+    assert [o.status for o in outcomes] == [500, 200, 200, 200]
+    assert [o.text for o in outcomes] == ["handler failed", "ok", "duplicate", "duplicate"]
+    assert len(handled) == 1
+    assert (await receiver.receive(BODY, "0" * 64)).status == 400
+    assert (
+        await receiver.receive(b"{not json", signature_for(b"{not json", CALLBACK_SECRET))
+    ).status == 400
+
+
+async def test_receiver_reads_the_secret_from_a_callable_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def handler(event: Callback) -> None:
+        return None
+
+    assert (
+        await CallbackReceiver(handler, secret=lambda: CALLBACK_SECRET).receive(BODY, SIGNATURE)
+    ).status == 200
+    monkeypatch.setenv("CRYPTOPAY_CALLBACK_SECRET", CALLBACK_SECRET)
+    assert (await CallbackReceiver(handler).receive(BODY, SIGNATURE)).status == 200
+    monkeypatch.delenv("CRYPTOPAY_CALLBACK_SECRET")
+    with pytest.raises(ValueError, match="CRYPTOPAY_CALLBACK_SECRET"):
+        await CallbackReceiver(handler).receive(BODY, SIGNATURE)

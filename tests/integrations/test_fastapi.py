@@ -1,0 +1,47 @@
+"""The FastAPI integration and example, served by uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI
+
+from cryptopay_async.callbacks import Callback
+from cryptopay_async.integrations.fastapi import verified_callback
+from examples import fastapi_app
+from tests.integrations.deliveries import completed_invoice_callback, deliver
+from tests.integrations.deliveries import exercise_shop as run_shop
+from tests.support import CALLBACK_SECRET, serve_asgi
+
+VerifiedCallback = Annotated[Callback, Depends(verified_callback(secret=CALLBACK_SECRET))]
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("cryptopay_env")]
+
+
+async def test_example_app_handles_each_callback_once_and_refuses_bad_ones() -> None:
+    with serve_asgi(fastapi_app.app, lifespan="on") as url:
+        statuses, order = await run_shop(url, "/cryptopay/callbacks")
+        paid = list(fastapi_app.app.state.paid_orders)
+    assert statuses == [200, 200, 400, 400, 400]
+    assert paid == [order]  # the repeated delivery did not run the handler again
+
+
+async def test_dependency_hands_over_the_typed_event_or_answers_400() -> None:
+    app = FastAPI()
+
+    @app.post("/hook")
+    async def hook(event: VerifiedCallback) -> dict[str, str]:
+        return {"type": event.type, "event": str(event.event)}
+
+    body = completed_invoice_callback()
+    with serve_asgi(app) as url:
+        async with httpx.AsyncClient(base_url=url) as http:
+            good = await deliver(http, "/hook", body)
+            bad = await deliver(http, "/hook", body, signature="f" * 64)
+            malformed = await deliver(http, "/hook", b"[]")
+    assert good.status_code == 200
+    assert good.json() == {"type": "Invoice", "event": "status_changed"}
+    assert (bad.status_code, bad.json()) == (400, {"detail": "invalid signature"})
+    assert (malformed.status_code, malformed.json()) == (400, {"detail": "malformed callback"})
