@@ -9,6 +9,7 @@ from typing import Any, Self
 import httpx
 
 from cryptopay_async import _config, _json
+from cryptopay_async._concurrency import ConcurrencyLimitMiddleware
 from cryptopay_async._error_decoding import ErrorDecodingMiddleware
 from cryptopay_async._middleware import CallNext, Middleware, compose
 from cryptopay_async._retry import RetryMiddleware, RetryPolicy
@@ -73,7 +74,8 @@ class AsyncCryptopay(Resources):
                 trust_env=False,
             )
         self._http = http_client
-        self._transport = TransportEndpoint(http_client, max_concurrency)
+        self._transport = TransportEndpoint(http_client)
+        self._concurrency = ConcurrencyLimitMiddleware(max_concurrency)
         self._signing = SigningMiddleware(key, secret)
         self._rate_limit = None if rate_limiter is None else RateLimitMiddleware(rate_limiter)
         policy = retry_policy or RetryPolicy()
@@ -94,6 +96,7 @@ class AsyncCryptopay(Resources):
             *self._middleware,
             ErrorDecodingMiddleware(),
             RetryMiddleware(self.retry_policy),
+            self._concurrency,
         ]
         if self._rate_limit is not None:
             steps.append(self._rate_limit)

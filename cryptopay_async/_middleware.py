@@ -2,7 +2,7 @@
 
 A middleware is any callable ``(request, call_next) -> response``. The client builds its
 chain once, at construction: the caller's middleware outermost, then error decoding,
-retry, rate limiting, signing, and the transport.
+retry, the concurrency cap, rate limiting, signing, and the transport.
 """
 
 from __future__ import annotations

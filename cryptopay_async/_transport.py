@@ -1,11 +1,10 @@
-"""The end of the chain: a bounded number of requests in httpx's pool at once."""
+"""The end of the chain: one attempt sent with httpx, redirects off, logged at DEBUG."""
 
 from __future__ import annotations
 
 import logging
 import time
 
-import anyio
 import httpx
 
 from cryptopay_async._exceptions import error_payload
@@ -17,28 +16,23 @@ logger = logging.getLogger("cryptopay_async")
 class TransportEndpoint:
     """Sends one attempt with httpx, never following redirects, and logs it at DEBUG.
 
-    At most ``max_concurrency`` requests are inside the pool at once; the rest wait in
-    a FIFO queue here instead of in httpx's pool, where they would time out
-    (``PoolTimeout``) and slow every request down as the pool grows.
+    A signed request must never go to a ``Location`` (least of all on another host),
+    so redirects are off even when a caller-owned client enables them.
     """
 
-    __slots__ = ("_http", "_slots")
+    __slots__ = ("_http",)
 
-    def __init__(self, http_client: httpx.AsyncClient, max_concurrency: int) -> None:
-        if max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+    def __init__(self, http_client: httpx.AsyncClient) -> None:
         self._http = http_client
-        self._slots = anyio.Semaphore(max_concurrency, fast_acquire=True)
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
-        async with self._slots:
-            started = time.perf_counter()
-            try:
-                response = await self._http.send(request, follow_redirects=False)
-            except httpx.RequestError as exc:
-                if logger.isEnabledFor(logging.DEBUG):
-                    _log_attempt(request, type(exc).__name__, started, None)
-                raise
+        started = time.perf_counter()
+        try:
+            response = await self._http.send(request, follow_redirects=False)
+        except httpx.RequestError as exc:
+            if logger.isEnabledFor(logging.DEBUG):
+                _log_attempt(request, type(exc).__name__, started, None)
+            raise
         if logger.isEnabledFor(logging.DEBUG):
             request_id = None
             if response.status_code >= 400:

@@ -1,9 +1,11 @@
 """The middleware protocol and the built-in steps, each usable and testable on its own.
 
 Order in every client, outermost first: your middleware, ``ErrorDecodingMiddleware``,
-``RetryMiddleware``, ``RateLimitMiddleware``, ``SigningMiddleware``, then the transport.
+``RetryMiddleware``, ``ConcurrencyLimitMiddleware``, ``RateLimitMiddleware``,
+``SigningMiddleware``, then the transport.
 """
 
+from cryptopay_async._concurrency import ConcurrencyLimitMiddleware
 from cryptopay_async._error_decoding import ErrorDecodingMiddleware
 from cryptopay_async._middleware import CallNext, Middleware, compose
 from cryptopay_async._retry import RetryMiddleware, RetryPolicy
@@ -13,6 +15,7 @@ from cryptopay_async.ratelimit import RateLimitMiddleware
 
 __all__ = [
     "CallNext",
+    "ConcurrencyLimitMiddleware",
     "ErrorDecodingMiddleware",
     "Middleware",
     "RateLimitMiddleware",
