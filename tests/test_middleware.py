@@ -98,12 +98,12 @@ async def test_concurrency_limit_holds_at_most_n_in_flight_and_serves_in_order(
         return httpx.Response(200)
 
     async def call(index: int) -> None:
-        await anyio.sleep(index * 0.001)
         await step(httpx.Request("GET", f"https://h/{index}"), slow)
 
     async with anyio.create_task_group() as tg:
         for index in range(12):
             tg.start_soon(call, index)
+            await anyio.wait_all_tasks_blocked()  # caller `index` is queued before the next
     assert peak == slots
     if slots == 1:  # one hand-over at a time: the order shows FIFO (trio shuffles ties)
         assert started == list(range(12))
