@@ -139,7 +139,14 @@ def field_type(spec: dict[str, Any]) -> str:
     return {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}[kind]
 
 
-def is_optional(spec: dict[str, Any]) -> bool:
+# The spec calls CoinWithdrawal.id nullable, yet no payload ever had a null id and every
+# follow-up call (commit, retrieve) needs one: typed as always present.
+NEVER_NULL = {("CoinWithdrawal", "id")}
+
+
+def is_optional(spec: dict[str, Any], where: tuple[str, str] = ("", "")) -> bool:
+    if where in NEVER_NULL:
+        return False
     return not spec["required"] or spec["nullable"] or spec.get("observed_absent", False)
 
 
@@ -163,11 +170,11 @@ def generate_models(models: dict[str, Any]) -> str:
         out.append(f'    """{MODEL_DOCS[name]}"""\n\n')
         for field, fspec in spec["fields"].items():
             tp = field_type(fspec)
-            if not is_optional(fspec):
+            if not is_optional(fspec, (name, field)):
                 out.append(f"    {field}: {tp}\n")
         for field, fspec in spec["fields"].items():
             tp = field_type(fspec)
-            if is_optional(fspec):
+            if is_optional(fspec, (name, field)):
                 out.append(f"    {field}: {tp} | None = None\n")
         out.append("\n")
     out.append(f"\n__all__ = {sorted(names)!r}\n")

@@ -64,7 +64,7 @@ class ClientCallbacks:
                 return await client.invoices.retrieve(invoice.id)
             case ChannelPaymentCallback(data=payment):
                 return await client.channels.retrieve_payment(payment.channel_id, payment.id)
-            case CoinWithdrawalCallback(data=withdrawal) if withdrawal.id is not None:
+            case CoinWithdrawalCallback(data=withdrawal):
                 return await client.coin_withdrawals.retrieve(withdrawal.id)
             case SubscriptionCallback(data=subscription):
                 return await client.subscriptions.retrieve(subscription.id)

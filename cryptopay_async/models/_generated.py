@@ -266,6 +266,7 @@ class Coin:
 class CoinWithdrawal:
     """A payout to an external crypto address."""
 
+    id: str
     address: str
     status: CoinWithdrawalStatus | str
     charged_amount: Decimal
@@ -277,7 +278,6 @@ class CoinWithdrawal:
     fee: Decimal
     fee_currency: str
     created_at: datetime
-    id: str | None = None
     custom_id: str | None = None
     customer_id: str | None = None
     network: str | None = None

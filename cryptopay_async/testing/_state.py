@@ -548,7 +548,9 @@ class EmulatedApi:
 
     def channels_list_payments(self, p: JSON, q: JSON, b: JSON) -> tuple[Any, JSON | None]:
         self._get("channels", p["channel_id"])
-        return self.page("channel_payments", q, lambda x: x["channel_id"] == p["channel_id"])
+        items, meta = self.page("channel_payments", q, lambda x: x["channel_id"] == p["channel_id"])
+        # As recorded: list items carry no `exchange`, retrieve_payment does.
+        return [{k: v for k, v in item.items() if k != "exchange"} for item in items], meta
 
     def channels_retrieve_payment(self, p: JSON, q: JSON, b: JSON) -> tuple[Any, JSON | None]:
         payment = self._get("channel_payments", p["channel_payment_id"])
