@@ -9,10 +9,21 @@ from cryptopay_async.ratelimit._base import RateLimiter
 from cryptopay_async.ratelimit._middleware import RateLimitMiddleware
 from cryptopay_async.ratelimit._token_bucket import TokenBucket
 
-__all__ = ["RateLimitMiddleware", "RateLimiter", "TokenBucket", "shared_limiter"]
+__all__ = [
+    "DEFAULT_MARGIN",
+    "DEFAULT_PERIOD",
+    "DEFAULT_RATE",
+    "RateLimitMiddleware",
+    "RateLimiter",
+    "TokenBucket",
+    "shared_limiter",
+]
 
 DEFAULT_RATE = 200
 DEFAULT_PERIOD = 60.0
+# Requests reach Cryptopay a variable network delay after the limiter lets them go; a
+# quarter second absorbs that spread at a cost of 0.4 % of the rate (199.2 per minute).
+DEFAULT_MARGIN = 0.25
 
 _shared: dict[str, TokenBucket] = {}
 _shared_lock = threading.Lock()
@@ -28,5 +39,7 @@ def shared_limiter(api_key: str) -> TokenBucket:
     with _shared_lock:
         limiter = _shared.get(fingerprint)
         if limiter is None:
-            limiter = _shared[fingerprint] = TokenBucket(DEFAULT_RATE, DEFAULT_PERIOD)
+            limiter = _shared[fingerprint] = TokenBucket(
+                DEFAULT_RATE, DEFAULT_PERIOD, margin=DEFAULT_MARGIN
+            )
         return limiter

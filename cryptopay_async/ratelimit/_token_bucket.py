@@ -20,7 +20,10 @@ class TokenBucket:
     * the bucket (GCRA): after a quiet spell at most ``burst`` callers go back to back,
       then one every ``period / rate`` seconds. ``burst=None`` means ``rate``.
 
-    Under saturation both rules allow exactly ``rate`` per ``period``. Callers are
+    ``margin`` seconds are added to the window of the first rule. The server counts a
+    request when it arrives, a variable network delay after the grant; a margin larger
+    than that delay's spread keeps the promise on the server's clock too. Under
+    saturation the rules allow ``rate`` per ``period + margin``. Callers are
     served in arrival order; one cancelled while queued takes nothing and holds nobody
     up. Time comes from ``anyio.current_time()`` and waits from ``anyio.sleep_until``,
     so a virtual clock (trio's ``MockClock``) drives it in tests. Deadlines are
@@ -28,11 +31,15 @@ class TokenBucket:
     float rounding cannot leave a waiter sleeping remainders that never move the clock.
     """
 
-    def __init__(self, rate: int = 200, period: float = 60.0, burst: int | None = None) -> None:
+    def __init__(
+        self, rate: int = 200, period: float = 60.0, burst: int | None = None, margin: float = 0.0
+    ) -> None:
         if not isinstance(rate, int) or isinstance(rate, bool) or rate < 1:
             raise ValueError(f"rate must be a positive int, got {rate!r}")
         if not (isinstance(period, int | float) and math.isfinite(period) and period > 0):
             raise ValueError(f"period must be a positive number of seconds, got {period!r}")
+        if not (isinstance(margin, int | float) and math.isfinite(margin) and margin >= 0):
+            raise ValueError(f"margin must be a number of seconds >= 0, got {margin!r}")
         if burst is None:
             burst = rate
         if not isinstance(burst, int) or isinstance(burst, bool) or not 1 <= burst <= rate:
@@ -40,6 +47,7 @@ class TokenBucket:
         self.rate = rate
         self.period = float(period)
         self.burst = burst
+        self.margin = float(margin)
         self._interval = self.period / rate
         self._tolerance = (burst - 1) * self._interval
         self._recent: deque[float] = deque(maxlen=rate)  # times of the last `rate` grants
@@ -48,7 +56,10 @@ class TokenBucket:
         self._queue: dict[object, anyio.Event] = {}  # insertion-ordered waiters
 
     def __repr__(self) -> str:
-        return f"TokenBucket(rate={self.rate}, period={self.period}, burst={self.burst})"
+        return (
+            f"TokenBucket(rate={self.rate}, period={self.period}, burst={self.burst}, "
+            f"margin={self.margin})"
+        )
 
     @property
     def waiting(self) -> int:
@@ -59,7 +70,7 @@ class TokenBucket:
         """The earliest clock time at which the next caller may go."""
         ready = max(self._tat - self._tolerance, self._paused_until)
         if len(self._recent) == self.rate:
-            ready = max(ready, self._recent[0] + self.period)
+            ready = max(ready, self._recent[0] + self.period + self.margin)
         return ready
 
     def pause(self, seconds: float) -> None:

@@ -112,16 +112,16 @@ class EmulatorApp:
         await send({"type": "http.response.body", "body": payload})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """Deliver webhooks from startup to shutdown of the server."""
         async with anyio.create_task_group() as tg:
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await tg.start(self.emulator.webhooks.run)
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    tg.cancel_scope.cancel()
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            while (await receive())["type"] != "lifespan.startup":
+                pass
+            await tg.start(self.emulator.webhooks.run)
+            await send({"type": "lifespan.startup.complete"})
+            while (await receive())["type"] != "lifespan.shutdown":
+                pass
+            tg.cancel_scope.cancel()
+        await send({"type": "lifespan.shutdown.complete"})
 
     async def handle(self, scope: Scope, body: bytes) -> tuple[int, bytes, bool]:
         """(status, body, dropped) for one request."""
@@ -142,7 +142,9 @@ class EmulatorApp:
                 raise ApiError(429, "rate_limit_exceeded", "API rate limit exceeded")
             if faults.maintenance or faults.roll(faults.error_503_rate):
                 raise ApiError(503, "service_unavailable", "service unavailable")
-            data, meta = self._dispatch(scope["method"], scope["path"], scope["query_string"], body)
+            # Route on the path as sent: a merchant id may hold an encoded "/".
+            raw_path = scope["raw_path"].decode().split("?", 1)[0]
+            data, meta = self._dispatch(scope["method"], raw_path, scope["query_string"], body)
         except ApiError as error:
             emulator.errors_answered[error.status] = (
                 emulator.errors_answered.get(error.status, 0) + 1

@@ -185,6 +185,8 @@ async def test_real_clock_under_both_backends() -> None:
         ({"period": float("inf")}, "period"),
         ({"rate": 10, "burst": 11}, "burst"),
         ({"burst": 0}, "burst"),
+        ({"margin": -1}, "margin"),
+        ({"margin": float("nan")}, "margin"),
     ],
 )
 def test_nonsense_settings_are_refused(args: dict[str, float], message: str) -> None:
@@ -192,10 +194,20 @@ def test_nonsense_settings_are_refused(args: dict[str, float], message: str) -> 
         TokenBucket(**args)  # type: ignore[arg-type]
 
 
+def test_a_margin_keeps_every_grant_in_the_window_longer() -> None:
+    bucket = TokenBucket(rate=200, period=60.0, margin=0.25)
+    granted = sorted(saturate(bucket, [0.0] * 1000))
+    assert worst_window(granted, 60.25) == 200  # no window of period + margin holds more
+    assert granted[200] == pytest.approx(60.25)
+    per_minute = (len(granted) - 200) / (granted[-1] - granted[0]) * 60.0
+    assert per_minute >= 0.99 * 200
+
+
 def test_one_shared_limiter_per_api_key() -> None:
     assert shared_limiter("key-a") is shared_limiter("key-a")
     assert shared_limiter("key-a") is not shared_limiter("key-b")
-    assert (shared_limiter("key-a").rate, shared_limiter("key-a").period) == (200, 60.0)
+    shared = shared_limiter("key-a")
+    assert (shared.rate, shared.period, shared.margin) == (200, 60.0, 0.25)
 
 
 def test_a_429_pauses_the_limiter_for_retry_after_or_a_growing_backoff() -> None:
