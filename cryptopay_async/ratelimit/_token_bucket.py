@@ -66,6 +66,11 @@ class TokenBucket:
         """How many callers are queued right now."""
         return len(self._queue)
 
+    def in_window(self) -> int:
+        """Grants in the window that ends now (``period + margin`` long): the current pace."""
+        start = anyio.current_time() - self.period - self.margin
+        return sum(1 for granted in self._recent if granted > start)
+
     def next_free_at(self) -> float:
         """The earliest clock time at which the next caller may go."""
         ready = max(self._tat - self._tolerance, self._paused_until)

@@ -1,0 +1,299 @@
+"""``cryptopay demo``: a batch job written the way a careful user would write one.
+
+Hundreds of invoices are created by many concurrent tasks, each with its own
+``custom_id``, while the emulator injects 503s and drops connections after processing.
+A create that failed ambiguously is never blindly repeated: the job reads the invoice
+back by ``custom_id`` first. Then every invoice is paid, the signed callbacks are
+received and verified by a local webhook endpoint, everything is read back with
+auto-pagination, and a summary shows what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator, MutableMapping
+from contextlib import asynccontextmanager, contextmanager
+from decimal import Decimal
+from typing import Any
+
+import anyio
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cryptopay_async import (
+    APIConnectionError,
+    AsyncCryptopay,
+    CallNext,
+    ConflictError,
+    NotFoundError,
+    ServerError,
+)
+from cryptopay_async.callbacks import SIGNATURE_HEADER, Callback, CallbackReceiver
+from cryptopay_async.models import Invoice
+from cryptopay_async.ratelimit import DEFAULT_MARGIN, DEFAULT_PERIOD, DEFAULT_RATE, TokenBucket
+
+console = Console(highlight=False)
+
+
+class Stats:
+    """What the job saw, for the summary."""
+
+    def __init__(self) -> None:
+        self.calls = 0  # logical SDK calls (each may take several attempts)
+        self.ambiguous = 0  # creates that failed after maybe being processed
+        self.read_back = 0  # ... and were found by custom_id instead of repeated
+        self.conflicts = 0
+        self.callbacks: Counter[str] = Counter()
+
+    async def count_calls(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:
+        self.calls += 1
+        return await call_next(request)
+
+
+async def create_invoice(client: AsyncCryptopay, custom_id: str, stats: Stats) -> Invoice:
+    """Create once: after an ambiguous failure, look before trying again."""
+    for _ in range(6):
+        try:
+            return await client.invoices.create(
+                price_amount=Decimal("25.00"),
+                price_currency="EUR",
+                pay_currency="BTC",
+                custom_id=custom_id,
+            )
+        except ConflictError:  # an earlier attempt got through after all
+            stats.conflicts += 1
+            return await client.invoices.retrieve_by_custom_id(custom_id)
+        except (APIConnectionError, ServerError):  # it may exist: read it back first
+            stats.ambiguous += 1
+            try:
+                found = await client.invoices.retrieve_by_custom_id(custom_id)
+            except NotFoundError:
+                continue
+            stats.read_back += 1
+            return found
+    raise RuntimeError(f"could not create {custom_id}")
+
+
+async def run_demo(count: int, workers: int, speedup: float, sandbox: bool, as_json: bool) -> int:
+    period = DEFAULT_PERIOD if sandbox else DEFAULT_PERIOD / speedup
+    stats = Stats()
+    run_id = secrets.token_hex(3)
+    started = time.perf_counter()
+    async with _environment(sandbox, period, stats) as (client, emulator):
+        limiter = client.rate_limiter
+        assert isinstance(limiter, TokenBucket)
+        if not as_json:
+            mode = "the Cryptopay sandbox" if sandbox else "the built-in emulator (in-process)"
+            console.print(
+                f"[bold]cryptopay demo[/] against {mode}: {count} invoices, "
+                f"{workers} concurrent tasks"
+            )
+            if not sandbox:
+                console.print(
+                    f"The rate limit is 200 requests per 60 s; to finish in under a minute the "
+                    f"limiter period and the emulator's window are both scaled to {period:g} s "
+                    f"(--speedup {speedup:g}). Faults: 5 % 503s, 2 % dropped connections."
+                )
+        invoices = await _create_all(client, limiter, count, workers, run_id, stats, as_json)
+        created_at = time.perf_counter()
+        attempts_after_batch = emulator.requests_seen if emulator is not None else stats.calls
+        paid = 0
+        if emulator is not None:
+            for invoice in invoices:
+                emulator.pay_invoice(invoice.id)
+                paid += 1
+            with anyio.fail_after(60):
+                await emulator.flush_webhooks()
+        prefix = f"DEMO-{run_id}-"
+        listed = [invoice.custom_id async for invoice in client.invoices.list()]
+        seen = Counter(c for c in listed if c and c.startswith(prefix))
+        completed = 0
+        if emulator is not None:
+            completed = sum(
+                1
+                for invoice in emulator.api.objects["invoices"].values()
+                if invoice["custom_id"] in seen and invoice["status"] == "completed"
+            )
+        elapsed = time.perf_counter() - started
+        batch_requests = attempts_after_batch if emulator is not None else stats.calls
+        attempts = emulator.requests_seen if emulator is not None else stats.calls
+        summary = {
+            "invoices_requested": count,
+            "invoices_created": len(seen),
+            "duplicate_invoices": sum(n - 1 for n in seen.values()),
+            "requests_sent": attempts,
+            "sdk_calls": stats.calls,
+            "retries": max(0, attempts - stats.calls),
+            "ambiguous_failures_read_back": stats.read_back,
+            "answers_503": emulator.errors_answered.get(503, 0) if emulator else 0,
+            "answers_429": emulator.rate_limited if emulator else 0,
+            "invoices_paid": paid,
+            "invoices_completed": completed,
+            "callbacks_verified_and_handled": sum(stats.callbacks.values()),
+            "callbacks_by_event": dict(sorted(stats.callbacks.items())),
+            "batch_seconds": round(created_at - started, 2),
+            "elapsed_seconds": round(elapsed, 2),
+            "batch_requests": batch_requests,
+            "batch_bound_seconds_at_cap": round(_bound(batch_requests, period + limiter.margin), 2),
+            "period_seconds": period,
+        }
+    healthy = (
+        summary["answers_429"] == 0
+        and summary["duplicate_invoices"] == 0
+        and (sandbox or completed == count)
+    )
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        console.print(_summary_table(summary, sandbox))
+        verdict = "[green]all checks passed[/]" if healthy else "[red]checks failed[/]"
+        console.print(verdict)
+    return 0 if healthy else 1
+
+
+def _bound(requests: int, window: float) -> float:
+    """The least time ``requests`` can take at the cap.
+
+    No ``window`` may hold more than 200, so request ``k`` (0-based) cannot go before
+    ``k // 200`` whole windows have passed: 435 requests need two windows, not the
+    fluid ``(435 - 200) / 200`` of one.
+    """
+    return max(0, requests - 1) // DEFAULT_RATE * window
+
+
+async def _create_all(
+    client: AsyncCryptopay,
+    limiter: TokenBucket,
+    count: int,
+    workers: int,
+    run_id: str,
+    stats: Stats,
+    as_json: bool,
+) -> list[Invoice]:
+    created: list[Invoice] = []
+    queue = iter(range(count))
+    with _progress(as_json) as progress:
+        task = progress.add_task("creating invoices", total=count, pace="")
+
+        async def worker() -> None:
+            for index in queue:
+                created.append(await create_invoice(client, f"DEMO-{run_id}-{index:04d}", stats))
+                pace = limiter.in_window()
+                progress.update(
+                    task, advance=1, pace=f"{pace}/{limiter.rate} per {limiter.period:g} s window"
+                )
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(workers):
+                tg.start_soon(worker)
+    return created
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Progress]:
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("limiter: {task.fields[pace]}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
+    )
+    with progress:
+        yield progress
+
+
+@asynccontextmanager
+async def _environment(
+    sandbox: bool, period: float, stats: Stats
+) -> AsyncIterator[tuple[AsyncCryptopay, Any]]:
+    if sandbox:
+        async with AsyncCryptopay(middleware=[stats.count_calls]) as client:
+            yield client, None
+        return
+    from cryptopay_async.testing import CryptopayEmulator, Faults, serve_in_thread
+
+    async def handle(event: Callback) -> None:
+        stats.callbacks[f"{event.type}.{event.event}"] += 1
+
+    emulator = CryptopayEmulator(
+        rate_limit=DEFAULT_RATE,
+        rate_period=period,
+        callback_time_scale=0.001,
+        faults=Faults(error_503_rate=0.05, drop_rate=0.02),
+    )
+    receiver = CallbackReceiver(handle, secret=emulator.callback_secret)
+    limiter = TokenBucket(DEFAULT_RATE, period, margin=DEFAULT_MARGIN * period / DEFAULT_PERIOD)
+    with serve_in_thread(_WebhookEndpoint(receiver), lifespan="off") as url:
+        emulator.callback_url = f"{url}/cryptopay/callbacks"
+        async with emulator.client(rate_limiter=limiter, middleware=[stats.count_calls]) as client:
+            yield client, emulator
+
+
+class _WebhookEndpoint:
+    """A bare ASGI app around ``CallbackReceiver``: the demo's local webhook receiver."""
+
+    def __init__(self, receiver: CallbackReceiver) -> None:
+        self.receiver = receiver
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        outcome = await self.receiver.receive(body, headers.get(SIGNATURE_HEADER.lower()))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": outcome.status,
+                "headers": [(b"content-type", b"text/plain")],
+            }
+        )
+        await send({"type": "http.response.body", "body": outcome.text.encode()})
+
+
+def _summary_table(summary: dict[str, Any], sandbox: bool) -> Table:
+    table = Table(title="Summary", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    created = f"{summary['invoices_created']} / {summary['invoices_requested']}"
+    rows: list[tuple[str, object]] = [
+        ("invoices created / requested", created),
+        ("duplicate invoices (must be 0)", summary["duplicate_invoices"]),
+        ("requests sent (attempts)", summary["requests_sent"]),
+        ("retries by the SDK (503s, safe)", summary["retries"]),
+        ("503 answers injected", summary["answers_503"]),
+        ("ambiguous failures read back by custom_id", summary["ambiguous_failures_read_back"]),
+        ("429 answers received (must be 0)", summary["answers_429"]),
+    ]
+    if not sandbox:
+        paid = f"{summary['invoices_paid']} / {summary['invoices_completed']}"
+        rows += [
+            ("invoices paid / completed", paid),
+            ("callbacks verified and handled once", summary["callbacks_verified_and_handled"]),
+        ]
+    window = f"200 per {summary['period_seconds']:g} s window"
+    rows += [
+        ("batch: requests", summary["batch_requests"]),
+        ("batch: elapsed", f"{summary['batch_seconds']:.1f} s"),
+        (
+            "batch: least possible at the cap",
+            f"{summary['batch_bound_seconds_at_cap']:.1f} s ({window})",
+        ),
+        ("whole job elapsed", f"{summary['elapsed_seconds']:.1f} s"),
+    ]
+    for what, value in rows:
+        table.add_row(what, str(value))
+    return table
