@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "lint", "typecheck"]  # `nox` alone; bench and demo by name
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -45,3 +45,10 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[dev]", "pydantic>=2")
     for script in sorted(Path("benchmarks").glob("bench_*.py")):
         session.run("python", str(script))
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: `cryptopay demo` against the built-in emulator (no credentials)."""
+    session.install("-e", ".[cli]")
+    session.run("cryptopay", "demo", *session.posargs)

@@ -1,0 +1,232 @@
+"""Every ``cryptopay`` command against the emulator on 127.0.0.1, in-process and as a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import anyio
+import attrs
+import pytest
+from typer.testing import CliRunner
+
+from cryptopay_async import AsyncCryptopay
+from cryptopay_async.callbacks import signature_for
+from cryptopay_async.cli import app
+from cryptopay_async.testing import CryptopayEmulator, serve_in_thread
+from cryptopay_async.testing._server import free_port
+from tests.support import fixture_bytes
+
+
+@attrs.frozen
+class Outcome:
+    code: int
+    stdout: str
+    stderr: str
+
+
+Run = Callable[..., Outcome]
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[CryptopayEmulator, str]]:
+    emulator = CryptopayEmulator(rate_limit=100_000)
+    with serve_in_thread(emulator.asgi_app) as url:
+        yield emulator, url
+
+
+@pytest.fixture(params=["in-process", "subprocess"])
+def cli(request: pytest.FixtureRequest, served: tuple[CryptopayEmulator, str]) -> Run:
+    """Run ``cryptopay ARGS`` with the emulator's credentials in the environment."""
+    emulator, url = served
+    env = {
+        "CRYPTOPAY_API_KEY": emulator.api_key,
+        "CRYPTOPAY_API_SECRET": emulator.api_secret,
+        "CRYPTOPAY_BASE_URL": url,
+        "COLUMNS": "200",
+    }
+
+    def run(*args: str, extra_env: dict[str, str] | None = None) -> Outcome:
+        full_env = {**env, **(extra_env or {})}
+        if request.param == "in-process":
+            result = CliRunner().invoke(app, list(args), env=full_env)
+            return Outcome(result.exit_code, result.stdout, result.stderr)
+        done = subprocess.run(
+            [sys.executable, "-m", "cryptopay_async", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **full_env},
+            timeout=120,
+        )
+        return Outcome(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
+def test_rates_as_a_table_and_as_json(cli: Run) -> None:
+    one = cli("rates", "BTC", "EUR")
+    assert one.code == 0
+    assert "BTC/EUR" in one.stdout
+    every = cli("--json", "rates")
+    assert every.code == 0
+    rates = json.loads(every.stdout)
+    assert "BTC/EUR" in rates
+    assert set(rates["BTC/EUR"]) == {"buy_rate", "sell_rate"}
+
+
+def test_invoices_create_get_and_list(cli: Run) -> None:
+    custom_id = f"CLI-{os.getpid()}-{id(cli)}"
+    created = cli(
+        "--json",
+        "invoices",
+        "create",
+        "--amount",
+        "12.50",
+        "--currency",
+        "eur",
+        "--pay-currency",
+        "btc",
+        "--custom-id",
+        custom_id,
+    )
+    assert created.code == 0, created.stderr
+    invoice = json.loads(created.stdout)
+    assert (invoice["price_amount"], invoice["price_currency"]) == ("12.5", "EUR")
+    by_id = cli("--json", "invoices", "get", invoice["id"])
+    assert json.loads(by_id.stdout)["id"] == invoice["id"]
+    by_custom = cli("invoices", "get", "--custom-id", custom_id)
+    assert by_custom.code == 0
+    assert invoice["id"] in by_custom.stdout
+    listed = cli("--json", "invoices", "list", "--all")
+    assert invoice["id"] in [item["id"] for item in json.loads(listed.stdout)]
+    table = cli("invoices", "list")
+    assert table.code == 0
+    assert "Invoices" in table.stdout
+
+
+def test_withdrawals_list_and_get(cli: Run, served: tuple[CryptopayEmulator, str]) -> None:
+    emulator, url = served
+
+    async def make() -> str:
+        async with AsyncCryptopay(
+            api_key=emulator.api_key,
+            api_secret=emulator.api_secret,
+            base_url=url,
+            rate_limiter=None,
+        ) as client:
+            payout = await client.coin_withdrawals.create(
+                address="2Mz3bc",
+                charged_currency="EUR",
+                received_currency="BTC",
+                charged_amount="20",
+                force_commit=True,
+            )
+            return payout.id
+
+    withdrawal_id = anyio.run(make)
+    listed = cli("--json", "withdrawals", "list")
+    assert withdrawal_id in [w["id"] for w in json.loads(listed.stdout)]
+    got = cli("withdrawals", "get", withdrawal_id)
+    assert got.code == 0
+    assert "pending" in got.stdout
+
+
+def test_callbacks_verify(cli: Run, tmp_path: Path) -> None:
+    body = fixture_bytes("callbacks/invoice-transaction-created.json")
+    path = tmp_path / "callback.json"
+    path.write_bytes(body)
+    good = cli(
+        "callbacks",
+        "verify",
+        "--secret",
+        "s3cret",
+        "--signature",
+        signature_for(body, "s3cret"),
+        str(path),
+    )
+    assert good.code == 0
+    assert "transaction_created" in good.stdout
+    bad = cli(
+        "callbacks",
+        "verify",
+        "--secret",
+        "other",
+        "--signature",
+        signature_for(body, "s3cret"),
+        str(path),
+    )
+    assert bad.code == 1
+    assert bad.stderr.startswith("error: X-Cryptopay-Signature does not match")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code", "fragment"),
+    [
+        (
+            ["invoices", "get", "00000000-0000-4000-8000-000000000000"],
+            {},
+            3,
+            "error: 404 not_found: not found (request_id=",
+        ),
+        (["invoices", "get", "not-a-uuid"], {}, 3, "invoice_id must be an uuid"),
+        (["rates", "BTC"], {}, 2, "give both BASE and QUOTE"),
+        (["rates"], {"CRYPTOPAY_API_KEY": ""}, 2, "CRYPTOPAY_API_KEY"),
+        (["--environment", "staging", "rates"], {"CRYPTOPAY_BASE_URL": ""}, 2, "'sandbox'"),
+        (
+            ["invoices", "create", "--amount", "ten", "--currency", "EUR", "--pay-currency", "BTC"],
+            {},
+            2,
+            "--amount",
+        ),
+        (["rates"], {"CRYPTOPAY_BASE_URL": f"http://127.0.0.1:{free_port()}"}, 4, "error: GET"),
+        (["no-such-command"], {}, 2, "No such command"),
+    ],
+)
+def test_errors_are_one_line_with_distinct_exit_codes(
+    cli: Run, args: list[str], env: dict[str, str], code: int, fragment: str
+) -> None:
+    outcome = cli(*args, extra_env=env)
+    assert outcome.code == code
+    assert fragment in outcome.stderr
+    if code in (3, 4):
+        assert len(outcome.stderr.strip().splitlines()) == 1
+
+
+def test_demo_runs_a_small_batch_and_passes_its_checks(cli: Run) -> None:
+    outcome = cli("--json", "demo", "--invoices", "60", "--workers", "8", "--speedup", "30")
+    assert outcome.code == 0, outcome.stderr
+    summary = json.loads(outcome.stdout)
+    assert summary["invoices_created"] == 60
+    assert summary["duplicate_invoices"] == 0
+    assert summary["answers_429"] == 0
+    assert summary["invoices_completed"] == 60
+    assert summary["callbacks_verified_and_handled"] == 240
+
+
+def test_emulator_serve_prints_the_settings_line() -> None:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "cryptopay_async",
+        "emulator",
+        "serve",
+        "--port",
+        str(port),
+        "--emulator-api-key",
+        "cli-key",
+    ]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            settings = dict(p.split("=", 1) for p in shlex.split(process.stdout.readline()))
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    assert settings["CRYPTOPAY_API_KEY"] == "cli-key"
+    assert settings["CRYPTOPAY_BASE_URL"] == f"http://127.0.0.1:{port}"
