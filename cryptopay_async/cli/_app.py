@@ -134,23 +134,35 @@ def rates(
     output(ctx, {pair: rate for pair, rate in every.items() if "/" in pair}, "Rates")
 
 
+def _list(ctx: typer.Context, resource: str, title: str, all_pages: bool, **filters: Any) -> None:
+    """First page, or every item with ``--all``, of a paginated list operation."""
+
+    async def job(client: AsyncCryptopay) -> list[Any]:
+        listing = getattr(client, resource).list(**filters)
+        if all_pages:
+            return [item async for item in listing]
+        return list((await listing).data)
+
+    output(ctx, run(ctx, job), title)
+
+
+def _get(ctx: typer.Context, resource: str, title: str, key: str, by_custom_id: bool) -> None:
+    """One object by its Cryptopay id, or by your custom id."""
+    operation = "retrieve_by_custom_id" if by_custom_id else "retrieve"
+    found = run(ctx, lambda client: getattr(getattr(client, resource), operation)(key))
+    output(ctx, found, title)
+
+
 @invoices_app.command("list")
 def invoices_list(
     ctx: typer.Context,
     all_pages: Annotated[
-        bool, typer.Option("--all", help="every page, not just the first")
+        bool, typer.Option("--all", help="every page, not only the first")
     ] = False,
     customer_id: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Invoices, newest first."""
-
-    async def job(client: AsyncCryptopay) -> list[Any]:
-        listing = client.invoices.list(customer_id=customer_id)
-        if all_pages:
-            return [invoice async for invoice in listing]
-        return (await listing).data
-
-    output(ctx, run(ctx, job), "Invoices")
+    _list(ctx, "invoices", "Invoices", all_pages, customer_id=customer_id)
 
 
 @invoices_app.command("create")
@@ -185,29 +197,18 @@ def invoices_get(
     by_custom_id: Annotated[bool, typer.Option("--custom-id", help="look up by custom id")] = False,
 ) -> None:
     """One invoice."""
-    if by_custom_id:
-        invoice = run(ctx, lambda client: client.invoices.retrieve_by_custom_id(invoice_id))
-    else:
-        invoice = run(ctx, lambda client: client.invoices.retrieve(invoice_id))
-    output(ctx, invoice, "Invoice")
+    _get(ctx, "invoices", "Invoice", invoice_id, by_custom_id)
 
 
 @withdrawals_app.command("list")
 def withdrawals_list(
     ctx: typer.Context,
     all_pages: Annotated[
-        bool, typer.Option("--all", help="every page, not just the first")
+        bool, typer.Option("--all", help="every page, not only the first")
     ] = False,
 ) -> None:
     """Coin withdrawals, newest first."""
-
-    async def job(client: AsyncCryptopay) -> list[Any]:
-        listing = client.coin_withdrawals.list()
-        if all_pages:
-            return [withdrawal async for withdrawal in listing]
-        return (await listing).data
-
-    output(ctx, run(ctx, job), "Coin withdrawals")
+    _list(ctx, "coin_withdrawals", "Coin withdrawals", all_pages)
 
 
 @withdrawals_app.command("get")
@@ -217,11 +218,7 @@ def withdrawals_get(
     by_custom_id: Annotated[bool, typer.Option("--custom-id", help="look up by custom id")] = False,
 ) -> None:
     """One coin withdrawal."""
-    if by_custom_id:
-        found = run(ctx, lambda c: c.coin_withdrawals.retrieve_by_custom_id(withdrawal_id))
-    else:
-        found = run(ctx, lambda c: c.coin_withdrawals.retrieve(withdrawal_id))
-    output(ctx, found, "Coin withdrawal")
+    _get(ctx, "coin_withdrawals", "Coin withdrawal", withdrawal_id, by_custom_id)
 
 
 @callbacks_app.command("verify")
