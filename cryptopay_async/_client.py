@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import EllipsisType, TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import httpx
 
@@ -47,6 +47,7 @@ class AsyncCryptopay(Resources):
         http_client: httpx.AsyncClient | None = None,
         max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
         retry_policy: RetryPolicy | None = None,
+        transport: Literal["httpx", "aiohttp"] = "httpx",
     ) -> None:
         key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
         secret = _config.credential(api_secret, "api_secret", _config.ENV_API_SECRET, required=True)
@@ -63,16 +64,10 @@ class AsyncCryptopay(Resources):
         self.rate_limiter: RateLimiter | None = rate_limiter
         self._middleware = tuple(middleware)
         self._owns_http_client = http_client is None
+        if http_client is not None and transport != "httpx":
+            raise ValueError("pass either http_client or transport='aiohttp', not both")
         if http_client is None:
-            limits = httpx.Limits(
-                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
-            )
-            http_client = httpx.AsyncClient(
-                verify=_config.shared_ssl_context(),
-                limits=limits,
-                follow_redirects=False,
-                trust_env=False,
-            )
+            http_client = _config.new_http_client(max_concurrency, transport)
         self._http = http_client
         self._transport = TransportEndpoint(http_client)
         self._concurrency = ConcurrencyLimitMiddleware(max_concurrency)

@@ -65,6 +65,34 @@ def resolve_base_url(environment: str | None, base_url: str | None) -> str:
     return url.rstrip("/")
 
 
+def new_http_client(max_concurrency: int, transport: str) -> httpx.AsyncClient:
+    """The client's own pool: httpx's, or aiohttp's behind httpx (``transport="aiohttp"``).
+
+    aiohttp's connection pool stays fast under concurrency (see benchmarks/); it needs
+    the ``aiohttp-transport`` extra and runs under asyncio only.
+    """
+    limits = httpx.Limits(
+        max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+    )
+    context = shared_ssl_context()
+    if transport == "httpx":
+        pool: httpx.AsyncBaseTransport | None = None
+    elif transport == "aiohttp":
+        try:
+            from httpx_aiohttp import AiohttpTransport
+        except ImportError:
+            raise ValueError(
+                'transport="aiohttp" needs an extra: '
+                'pip install "cryptopay-async[aiohttp-transport]"'
+            ) from None
+        pool = AiohttpTransport(verify=context, limits=limits, trust_env=False)
+    else:
+        raise ValueError(f"unknown transport {transport!r}: valid values are 'httpx', 'aiohttp'")
+    return httpx.AsyncClient(
+        verify=context, limits=limits, follow_redirects=False, trust_env=False, transport=pool
+    )
+
+
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
     """One verified TLS context for every client: building one costs ~22 ms."""
