@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from types import EllipsisType, TracebackType
 from typing import Any, Literal, Self
 
+import anyio
 import httpx
 
 from cryptopay_async import _config, _json
@@ -21,6 +22,7 @@ from cryptopay_async.ratelimit import RateLimiter, RateLimitMiddleware, shared_l
 from cryptopay_async.resources import Resources
 
 USER_AGENT = f"cryptopay-async/{__version__}"
+ADMITTED_PER_SLOT = 4
 
 
 class AsyncCryptopay(Resources):
@@ -71,6 +73,10 @@ class AsyncCryptopay(Resources):
         self._http = http_client
         self._transport = TransportEndpoint(http_client)
         self._concurrency = ConcurrencyLimitMiddleware(max_concurrency)
+        # Calls beyond this many wait before building their request, holding almost
+        # nothing (10,000 queued calls: 12 MB instead of 33 MB); the chains admitted
+        # cover the pool's slots plus attempts waiting for a retry.
+        self._admission = anyio.Semaphore(max_concurrency * ADMITTED_PER_SLOT, fast_acquire=True)
         self._signing = SigningMiddleware(key, secret)
         self._rate_limit = None if rate_limiter is None else RateLimitMiddleware(rate_limiter)
         policy = retry_policy or RetryPolicy()
@@ -171,14 +177,15 @@ class AsyncCryptopay(Resources):
         return _json.loads(response.content)
 
     async def _send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
-        request = httpx.Request(
-            method,
-            self.base_url + target,
-            content=body,
-            headers=self._headers,
-            extensions=dict(self._extensions),
-        )
-        return await self._chain(request)
+        async with self._admission:
+            request = httpx.Request(
+                method,
+                self.base_url + target,
+                content=body,
+                headers=self._headers,
+                extensions=dict(self._extensions),
+            )
+            return await self._chain(request)
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it belongs to the caller)."""

@@ -109,3 +109,28 @@ async def test_concurrency_limit_holds_at_most_n_in_flight_and_serves_in_order(
         assert started == list(range(12))
     with pytest.raises(ValueError, match="max_concurrency"):
         ConcurrencyLimitMiddleware(0)
+
+
+@pytest.mark.anyio
+async def test_calls_beyond_the_admitted_chains_wait_before_building_a_request() -> None:
+    import anyio
+
+    active = peak = 0
+
+    async def observe(request: httpx.Request, call_next: CallNext) -> httpx.Response:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        try:
+            await anyio.sleep(0.01)
+            return await call_next(request)
+        finally:
+            active -= 1
+
+    recorder = Recorder(lambda r: json_response(200, {"data": {}}))
+    async with recorded_client(recorder, middleware=[observe], max_concurrency=2) as client:
+        async with anyio.create_task_group() as tg:
+            for index in range(40):
+                tg.start_soon(client.request, "GET", f"/api/x/{index}")
+    assert peak == 2 * 4  # max_concurrency x ADMITTED_PER_SLOT chains at once
+    assert len(recorder.requests) == 40

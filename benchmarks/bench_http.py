@@ -1,0 +1,240 @@
+"""Calls per second: the SDK beside raw httpx (same pool) and aiohttp, on 127.0.0.1.
+
+Single-invoice and 50-invoice-page GETs at concurrency 1, 64 and 500, limiter off,
+against a minimal server in another process. Every case runs once per repetition,
+interleaved; ratios are taken per repetition. Latency p50/p99 is recorded at c500.
+Run: ``python -m nox -s bench`` or ``python benchmarks/bench_http.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import anyio
+import httpx
+import orjson
+from httpx_aiohttp import AiohttpTransport
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import ratios, save, summary, table, verdict
+
+from cryptopay_async import AsyncCryptopay
+from cryptopay_async.testing._server import free_port
+
+REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "5"))
+CONCURRENCY = (1, 64, 500)
+CALLS = {1: 300, 64: 1500, 500: 2000}
+POOL = 16  # the SDK's default max_concurrency; raw clients get the same pool size
+INVOICE_ID = "03692121-10b9-40bf-a79f-f9ad1f89f13d"
+
+Call = Callable[[], Awaitable[object]]
+
+
+@contextlib.contextmanager
+def server() -> Iterator[str]:
+    port = free_port()
+    script = Path(__file__).resolve().parent / "_server.py"
+    with subprocess.Popen([sys.executable, str(script), str(port)]) as process:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{url}/api/invoices/{INVOICE_ID}", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        try:
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def clients(url: str) -> AsyncIterator[dict[str, dict[str, Call]]]:
+    """Each client's two calls: one invoice, one 50-invoice page."""
+    limits = httpx.Limits(max_connections=POOL, max_keepalive_connections=POOL)
+    sdk_options: dict[str, Any] = {
+        "api_key": "bench",
+        "api_secret": "bench",
+        "base_url": url,
+        "rate_limiter": None,
+        "max_retries": 0,
+    }
+    async with (
+        AsyncCryptopay(**sdk_options) as sdk,
+        AsyncCryptopay(**sdk_options, transport="aiohttp") as sdk_aiohttp,
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as raw,
+        httpx.AsyncClient(
+            base_url=url, timeout=120, transport=AiohttpTransport(limits=limits)
+        ) as raw_aiohttp,
+        aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=POOL)) as session,
+    ):
+
+        def httpx_calls(client: httpx.AsyncClient) -> dict[str, Call]:
+            async def one() -> object:
+                return orjson.loads((await client.get(f"/api/invoices/{INVOICE_ID}")).content)
+
+            async def page() -> object:
+                return orjson.loads((await client.get("/api/invoices")).content)
+
+            return {"invoice": one, "page": page}
+
+        async def session_one() -> object:
+            async with session.get(f"/api/invoices/{INVOICE_ID}") as response:
+                return orjson.loads(await response.read())
+
+        async def session_page() -> object:
+            async with session.get("/api/invoices") as response:
+                return orjson.loads(await response.read())
+
+        async def sdk_page(client: AsyncCryptopay) -> object:
+            return await client.invoices.list()
+
+        yield {
+            "cryptopay-async (httpx)": {
+                "invoice": lambda: sdk.invoices.retrieve(INVOICE_ID),
+                "page": lambda: sdk_page(sdk),
+            },
+            "raw httpx, same pool": httpx_calls(raw),
+            "cryptopay-async (transport='aiohttp')": {
+                "invoice": lambda: sdk_aiohttp.invoices.retrieve(INVOICE_ID),
+                "page": lambda: sdk_page(sdk_aiohttp),
+            },
+            "raw httpx over httpx-aiohttp, same pool": httpx_calls(raw_aiohttp),
+            "aiohttp.ClientSession": {"invoice": session_one, "page": session_page},
+        }
+
+
+async def measure(call: Call, calls: int, concurrency: int) -> tuple[float, list[float]]:
+    """(calls per second, per-call latencies in seconds) for ``calls`` calls."""
+    latencies: list[float] = []
+    remaining = iter(range(calls))
+
+    async def worker() -> None:
+        for _ in remaining:
+            started = time.perf_counter()
+            await call()
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    with anyio.fail_after(300):
+        async with anyio.create_task_group() as tg:
+            for _ in range(concurrency):
+                tg.start_soon(worker)
+    return calls / (time.perf_counter() - started), latencies
+
+
+async def run(url: str) -> dict[str, Any]:
+    rps: dict[str, list[float]] = {}
+    p50: dict[str, list[float]] = {}
+    p99: dict[str, list[float]] = {}
+    async with clients(url) as cases:
+        for calls in cases.values():  # warm up every pool
+            for call in calls.values():
+                for _ in range(20):
+                    await call()
+        for repetition in range(REPETITIONS):
+            for concurrency in CONCURRENCY:
+                for endpoint in ("invoice", "page"):
+                    for name, calls in cases.items():
+                        key = f"{name}|{endpoint}|{concurrency}"
+                        rate, latencies = await measure(
+                            calls[endpoint], CALLS[concurrency], concurrency
+                        )
+                        rps.setdefault(key, []).append(rate)
+                        if concurrency == 500:
+                            cuts = statistics.quantiles(latencies, n=100)
+                            p50.setdefault(key, []).append(cuts[49] * 1000)
+                            p99.setdefault(key, []).append(cuts[98] * 1000)
+            print(f"repetition {repetition + 1}/{REPETITIONS} done", file=sys.stderr)
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "clients": list(cases)}
+
+
+def report(data: dict[str, Any]) -> None:
+    rps, p50, p99, names = data["rps"], data["p50_ms"], data["p99_ms"], data["clients"]
+    tables = []
+    for endpoint, label in (("invoice", "single invoice"), ("page", "50-invoice page")):
+        rows = []
+        for name in names:
+            cells = [summary(rps[f"{name}|{endpoint}|{c}"], 0) for c in CONCURRENCY]
+            key = f"{name}|{endpoint}|500"
+            rows.append([name, *cells, summary(p50[key], 0), summary(p99[key], 0)])
+        tables.append(
+            table(
+                f"{label}: calls per second, median (min-max) of {REPETITIONS}; latency at c500 in ms",
+                ["client", "c1", "c64", "c500", "p50 c500", "p99 c500"],
+                rows,
+            )
+        )
+
+    def ratio(a: str, b: str, endpoint: str, c: int) -> list[float]:
+        return ratios(rps[f"{a}|{endpoint}|{c}"], rps[f"{b}|{endpoint}|{c}"])
+
+    sdk, raw = "cryptopay-async (httpx)", "raw httpx, same pool"
+    fast, raw_fast = (
+        "cryptopay-async (transport='aiohttp')",
+        "raw httpx over httpx-aiohttp, same pool",
+    )
+    rows = []
+    targets: dict[str, bool] = {}
+    for endpoint, floor in (("invoice", 0.95), ("page", 0.85)):
+        for c in CONCURRENCY:
+            for a, b in ((sdk, raw), (fast, raw_fast)):
+                r = ratio(a, b, endpoint, c)
+                met = statistics.median(r) >= floor
+                targets[f"{a} vs {b}, {endpoint}, c{c} >= {floor}"] = met
+                rows.append(
+                    [f"{a} / {b}", endpoint, f"c{c}", summary(r, 2), f">= {floor}", verdict(met)]
+                )
+    faster = ratio(fast, sdk, "invoice", 64)
+    targets["aiohttp transport >= 3x httpx at c64"] = statistics.median(faster) >= 3
+    rows.append(
+        [
+            f"{fast} / {sdk}",
+            "invoice",
+            "c64",
+            summary(faster, 2),
+            ">= 3",
+            verdict(statistics.median(faster) >= 3),
+        ]
+    )
+    for name in (sdk, fast):
+        for endpoint in ("invoice", "page"):
+            key = f"{name}|{endpoint}|500"
+            spread = ratios(p99[key], p50[key])
+            met = statistics.median(spread) <= 3
+            targets[f"{name} {endpoint} p99 <= 3x p50 at c500"] = met
+            rows.append(
+                [f"{name}: p99 / p50", endpoint, "c500", summary(spread, 2), "<= 3", verdict(met)]
+            )
+    tables.append(
+        table(
+            "Ratios per repetition, median (min-max), against the targets",
+            ["ratio", "call", "concurrency", "value", "target", "verdict"],
+            rows,
+        )
+    )
+    save("http", tables, {**data, "targets": targets})
+
+
+def main() -> None:
+    with server() as url:
+        data = anyio.run(run, url)
+    report(data)
+
+
+if __name__ == "__main__":
+    main()
