@@ -174,7 +174,8 @@ def report(data: dict[str, Any]) -> None:
             rows.append([name, *cells, summary(p50[key], 0), summary(p99[key], 0)])
         tables.append(
             table(
-                f"{label}: calls per second, median (min-max) of {REPETITIONS}; latency at c500 in ms",
+                f"{label}: calls per second, median (min-max) of {REPETITIONS}; "
+                "latency at c500 in ms",
                 ["client", "c1", "c64", "c500", "p50 c500", "p99 c500"],
                 rows,
             )

@@ -128,9 +128,11 @@ async def test_calls_beyond_the_admitted_chains_wait_before_building_a_request()
             active -= 1
 
     recorder = Recorder(lambda r: json_response(200, {"data": {}}))
-    async with recorded_client(recorder, middleware=[observe], max_concurrency=2) as client:
-        async with anyio.create_task_group() as tg:
-            for index in range(40):
-                tg.start_soon(client.request, "GET", f"/api/x/{index}")
+    async with (
+        recorded_client(recorder, middleware=[observe], max_concurrency=2) as client,
+        anyio.create_task_group() as tg,
+    ):
+        for index in range(40):
+            tg.start_soon(client.request, "GET", f"/api/x/{index}")
     assert peak == 2 * 4  # max_concurrency x ADMITTED_PER_SLOT chains at once
     assert len(recorder.requests) == 40
