@@ -41,10 +41,11 @@ def codegen(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: each script prints a table of medians (min-max) over interleaved runs."""
-    session.install("-e", ".[dev]", "pydantic>=2")
-    for script in sorted(Path("benchmarks").glob("bench_*.py")):
-        session.run("python", str(script))
+    """Benchmarks: each script prints a table; then benchmarks/RESULTS.md and the plot."""
+    session.install("-e", ".[dev]", "matplotlib>=3.8")
+    for script in ("bench_http.py", "bench_decode.py", "bench_limiter.py", "bench_client.py"):
+        session.run("python", str(Path("benchmarks") / script))
+    session.run("python", "benchmarks/report.py")
 
 
 @nox.session
