@@ -42,7 +42,7 @@ def codegen(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: each script prints a table; then benchmarks/RESULTS.md and the plot."""
-    session.install("-e", ".[dev]", "matplotlib>=3.8")
+    session.install("-e", ".[dev]")
     for script in ("bench_http.py", "bench_decode.py", "bench_limiter.py", "bench_client.py"):
         session.run("python", str(Path("benchmarks") / script))
     session.run("python", "benchmarks/report.py")
