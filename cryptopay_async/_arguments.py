@@ -14,9 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 import attrs
-from cattrs import transform_error
 
-from cryptopay_async._converter import converter, to_dict
+from cryptopay_async._converter import converter, describe_error, to_dict
 
 
 def amount(name: str, value: object) -> str:
@@ -113,7 +112,7 @@ def nested(name: str, value: object, cls: type[Any]) -> Any:
     try:
         return _without_nulls(to_dict(converter.structure(dict(value), cls)))
     except Exception as exc:  # cattrs raises ClassValidationError / KeyError / ValueError
-        raise ValueError(f"{name} is not a valid {cls.__name__}: {_first_error(exc)}") from None
+        raise ValueError(f"{name} is not a valid {cls.__name__}: {describe_error(exc)}") from None
 
 
 def _without_nulls(value: Any) -> Any:
@@ -130,13 +129,6 @@ def nested_list(name: str, value: object, cls: type[Any]) -> list[Any]:
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
         raise TypeError(f"{name} must be a list of {cls.__name__}, got {type(value).__name__}")
     return [nested(f"{name}[{index}]", item, cls) for index, item in enumerate(value)]
-
-
-def _first_error(exc: Exception) -> str:
-    try:
-        return "; ".join(transform_error(exc))
-    except Exception:
-        return str(exc)
 
 
 def path_segment(value: str) -> str:

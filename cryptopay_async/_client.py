@@ -7,6 +7,7 @@ from types import EllipsisType, TracebackType
 from typing import Any, Literal, Self
 
 import anyio
+import attrs
 import httpx
 
 from cryptopay_async import _config, _json
@@ -79,16 +80,7 @@ class AsyncCryptopay(Resources):
         self._admission = anyio.Semaphore(max_concurrency * ADMITTED_PER_SLOT, fast_acquire=True)
         self._signing = SigningMiddleware(key, secret)
         self._rate_limit = None if rate_limiter is None else RateLimitMiddleware(rate_limiter)
-        policy = retry_policy or RetryPolicy()
-        if policy.max_retries != max_retries:
-            policy = RetryPolicy(
-                max_retries=max_retries,
-                initial_backoff=policy.initial_backoff,
-                max_backoff=policy.max_backoff,
-                jitter=policy.jitter,
-                max_retry_after=policy.max_retry_after,
-            )
-        self.retry_policy = policy
+        self.retry_policy = attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries)
         self._setup()
 
     def _setup(self) -> None:
@@ -142,13 +134,7 @@ class AsyncCryptopay(Resources):
                 timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
             )
         if max_retries is not None:
-            clone.retry_policy = RetryPolicy(
-                max_retries=max_retries,
-                initial_backoff=self.retry_policy.initial_backoff,
-                max_backoff=self.retry_policy.max_backoff,
-                jitter=self.retry_policy.jitter,
-                max_retry_after=self.retry_policy.max_retry_after,
-            )
+            clone.retry_policy = attrs.evolve(self.retry_policy, max_retries=max_retries)
         clone._setup()
         return clone
 

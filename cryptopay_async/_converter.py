@@ -152,6 +152,14 @@ def register_model(cls: type[T]) -> type[T]:
 _fast = FastDecoders(decimal=_decimal, timestamp=_datetime)
 
 
+def describe_error(exc: Exception, *, path: str = "$", limit: int = 5) -> str:
+    """One line naming each failed field (``data.price_amount: ...``), at most ``limit``."""
+    if isinstance(exc, cattrs.BaseValidationError):
+        messages = cattrs.transform_error(exc, path=path)
+        return "; ".join(messages[:limit]) + (" ..." if len(messages) > limit else "")
+    return f"{type(exc).__name__}: {exc}"
+
+
 def structure(data: Any, cls: type[T]) -> T:
     """Build ``cls`` from decoded JSON; raises cattrs' ``ClassValidationError`` on mismatch.
 

@@ -8,7 +8,7 @@ import cattrs
 import httpx
 
 from cryptopay_async import _json
-from cryptopay_async._converter import structure
+from cryptopay_async._converter import describe_error, structure
 from cryptopay_async._exceptions import APIResponseValidationError
 
 T = TypeVar("T")
@@ -42,16 +42,9 @@ def decode(response: httpx.Response, data: Any, tp: Any, name: str) -> Any:
     try:
         return structure(data, tp)
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
-        reasons = _reasons(exc)
+        reasons = describe_error(exc, path="data")
         raise APIResponseValidationError(
             f"could not decode {name} from {response.request.method} "
             f"{response.request.url.path}: {reasons}",
             response=response,
         ) from exc
-
-
-def _reasons(exc: Exception) -> str:
-    if isinstance(exc, cattrs.BaseValidationError):
-        messages = cattrs.transform_error(exc, path="data")
-        return "; ".join(messages[:5]) + (" ..." if len(messages) > 5 else "")
-    return f"{type(exc).__name__}: {exc}"

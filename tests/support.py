@@ -7,9 +7,7 @@ import contextlib
 import hashlib
 import hmac
 import json
-import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +15,7 @@ from typing import Any, Literal
 import httpx
 
 from cryptopay_async import AsyncCryptopay
+from cryptopay_async.testing._server import free_port, serve_in_thread
 
 DATA = Path(__file__).parent / "data"
 FIXTURES = DATA / "fixtures"
@@ -85,41 +84,11 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def serve_asgi(app: Any, *, lifespan: Literal["on", "off"] = "off") -> Iterator[str]:
+def serve_asgi(
+    app: Any, *, lifespan: Literal["on", "off"] = "off"
+) -> contextlib.AbstractContextManager[str]:
     """Run ``app`` with uvicorn on 127.0.0.1 in a thread; yields its base URL."""
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan=lifespan,
-        backlog=2048,
-        limit_concurrency=None,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return serve_in_thread(app, lifespan=lifespan)
 
 
 def recorded_client(recorder: Recorder, **settings: Any) -> AsyncCryptopay:

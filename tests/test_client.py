@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cryptopay_async import AsyncCryptopay
+from cryptopay_async import AsyncCryptopay, RetryPolicy
 from cryptopay_async.ratelimit import TokenBucket, shared_limiter
 from tests.support import (
     API_SECRET,
@@ -166,3 +166,13 @@ def test_construction_reuses_one_ssl_context(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_no_finalizer_schedules_cleanup() -> None:
     assert "__del__" not in vars(AsyncCryptopay)
+
+
+def test_max_retries_keeps_every_other_retry_setting() -> None:
+    policy = RetryPolicy(initial_backoff=0.1, unsafe_statuses=frozenset({429}), jitter=0)
+    client = AsyncCryptopay(api_key="k", api_secret="s", retry_policy=policy, max_retries=5)
+    derived = client.with_options(max_retries=1)
+    for current, retries in ((client.retry_policy, 5), (derived.retry_policy, 1)):
+        assert current.max_retries == retries
+        assert current.unsafe_statuses == frozenset({429})
+        assert (current.initial_backoff, current.jitter) == (0.1, 0)

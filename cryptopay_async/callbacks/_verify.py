@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-import cattrs
-
 from cryptopay_async import _json
-from cryptopay_async._converter import structure
+from cryptopay_async._converter import describe_error, structure
 from cryptopay_async._exceptions import CryptopayError, SignatureVerificationError
 from cryptopay_async.callbacks._events import KNOWN_CALLBACKS, Callback, UnknownCallback
 
@@ -65,7 +63,9 @@ def parse(raw: bytes) -> Callback:
     try:
         result: Callback = structure({"event": event, "data": data}, cls)
     except Exception as exc:
-        raise CallbackPayloadError(f"{kind} callback data does not decode: {_reason(exc)}") from exc
+        raise CallbackPayloadError(
+            f"{kind} callback data does not decode: {describe_error(exc)}"
+        ) from exc
     return result
 
 
@@ -81,9 +81,3 @@ def _raw_bytes(body: object) -> bytes:
         "signature covers the exact bytes received, which parsed JSON cannot reproduce "
         "(use `await request.body()` in FastAPI/Starlette, `await request.read()` in aiohttp)"
     )
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, cattrs.BaseValidationError):
-        return "; ".join(cattrs.transform_error(exc)[:5])
-    return f"{type(exc).__name__}: {exc}"
