@@ -72,7 +72,7 @@ class AsyncCryptopay(Resources):
         if http_client is None:
             http_client = _config.new_http_client(max_concurrency, transport)
         self._http = http_client
-        self._transport = TransportEndpoint(http_client)
+        self._transport = TransportEndpoint(http_client, trusted=self._owns_http_client)
         self._concurrency = ConcurrencyLimitMiddleware(max_concurrency)
         # Calls beyond this many wait before building their request, holding almost
         # nothing (10,000 queued calls: 12 MB instead of 33 MB); the chains admitted

@@ -69,7 +69,8 @@ def new_http_client(max_concurrency: int, transport: str) -> httpx.AsyncClient:
     """The client's own pool: httpx's, or aiohttp's behind httpx (``transport="aiohttp"``).
 
     aiohttp's connection pool stays fast under concurrency (see benchmarks/); it needs
-    the ``aiohttp-transport`` extra and runs under asyncio only.
+    the ``aiohttp-transport`` extra and runs under asyncio only. Both report when a
+    request starts going out (see ``_transport``), which the retry decision relies on.
     """
     limits = httpx.Limits(
         max_connections=max_concurrency, max_keepalive_connections=max_concurrency
@@ -79,13 +80,13 @@ def new_http_client(max_concurrency: int, transport: str) -> httpx.AsyncClient:
         pool: httpx.AsyncBaseTransport | None = None
     elif transport == "aiohttp":
         try:
-            from httpx_aiohttp import AiohttpTransport
+            from cryptopay_async._aiohttp_transport import AiohttpTransport
         except ImportError:
             raise ValueError(
                 'transport="aiohttp" needs an extra: '
                 'pip install "cryptopay-async[aiohttp-transport]"'
             ) from None
-        pool = AiohttpTransport(verify=context, limits=limits, trust_env=False)
+        pool = AiohttpTransport(ssl_context=context, limits=limits)
     else:
         raise ValueError(f"unknown transport {transport!r}: valid values are 'httpx', 'aiohttp'")
     return httpx.AsyncClient(

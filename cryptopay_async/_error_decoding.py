@@ -10,8 +10,10 @@ from cryptopay_async._exceptions import (
     status_error_from_response,
 )
 from cryptopay_async._middleware import CallNext
+from cryptopay_async._retry import may_have_been_sent
 
 _CONDITIONAL_HEADERS = ("if-none-match", "if-modified-since")
+_SENT_NOTE = {False: "nothing was sent", True: "the server may have received it"}
 
 
 class ErrorDecodingMiddleware:
@@ -26,14 +28,20 @@ class ErrorDecodingMiddleware:
         try:
             response = await call_next(request)
         except httpx.TimeoutException as exc:
+            sent = may_have_been_sent(request)
             raise APITimeoutError(
-                f"{request.method} {request.url.path} timed out ({type(exc).__name__})",
+                f"{request.method} {request.url.path} timed out ({type(exc).__name__}; "
+                f"{_SENT_NOTE[sent]})",
                 request=request,
+                may_have_been_processed=sent,
             ) from exc
         except httpx.RequestError as exc:
+            sent = may_have_been_sent(request)
             raise APIConnectionError(
-                f"{request.method} {request.url.path} failed: {type(exc).__name__}: {exc}",
+                f"{request.method} {request.url.path} failed: {type(exc).__name__}: {exc} "
+                f"({_SENT_NOTE[sent]})",
                 request=request,
+                may_have_been_processed=sent,
             ) from exc
         status = response.status_code
         if 200 <= status < 300:

@@ -39,13 +39,18 @@ class CryptopayError(Exception):
 class APIConnectionError(CryptopayError):
     """The request failed at the network level: no HTTP answer was received.
 
-    For POST and PATCH the server may still have acted on it (the answer was lost,
+    ``may_have_been_processed`` is ``False`` only when it is certain that nothing of the
+    last attempt left this machine (connection refused, no connection in time). When it
+    is ``True`` the server may still have acted on a POST or PATCH (the answer was lost,
     not the request): read the object back by its ``custom_id`` before repeating.
     """
 
-    def __init__(self, message: str, *, request: httpx.Request) -> None:
+    def __init__(
+        self, message: str, *, request: httpx.Request, may_have_been_processed: bool = True
+    ) -> None:
         super().__init__(message)
         self.request = request
+        self.may_have_been_processed = may_have_been_processed
 
 
 class APITimeoutError(APIConnectionError):

@@ -1,10 +1,16 @@
 """Retrying only what is safe to repeat when money can move.
 
 A GET can be repeated freely. A POST or PATCH is repeated only when the server
-certainly did not act on it: the connection failed before the request was sent, or
-the answer was 429 (refused by the limit) or 503 (maintenance). After a 500 or a
-read timeout the server may have created the withdrawal, so the error goes to the
-caller, who can read the object back by its ``custom_id``.
+certainly did not act on it: the transport step recorded that no byte of the attempt
+left this machine (``SENT`` is ``False``), or the answer was 429 (refused by the
+limit) or 503 (maintenance). After a 500, a reset or a read timeout the server may
+have created the withdrawal, so the error goes to the caller, who can read the object
+back by its ``custom_id``.
+
+The decision never rests on an exception's class alone: a transport library may
+report a disconnect after sending as a connect error (httpx-aiohttp did), so the
+class says *whether* to retry and the ``SENT`` record says whether a POST *may* be.
+``may_have_been_processed`` is the same rule for callers who resolve outcomes.
 """
 
 from __future__ import annotations
@@ -26,10 +32,41 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 ATTEMPT = "cryptopay_async.attempt"
 """``request.extensions`` key holding the 1-based attempt number."""
 
-# Failures where the request never left this machine: safe to repeat for any method.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# Failures after which the server may or may not have acted.
-_MAYBE_SENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+SENT = "cryptopay_async.sent"
+"""``request.extensions`` key the transport step sets for every attempt.
+
+``False`` only when it is certain that no byte of the attempt left this machine (the
+connection could not be made, the pool had no connection); ``True`` when the server
+may have received it. Absent (a chain without the SDK's transport step) counts as
+``True``.
+"""
+
+# Failures worth another attempt: the network may behave next time.
+_TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# Answers after which the server certainly did not act: refused by the limit, maintenance.
+NOT_PROCESSED_STATUSES = frozenset({429, 503})
+
+
+def may_have_been_sent(request: httpx.Request) -> bool:
+    """Whether the last attempt of ``request`` may have reached the server (see ``SENT``)."""
+    return request.extensions.get(SENT) is not False
+
+
+def may_have_been_processed(
+    request: httpx.Request, outcome: httpx.Response | BaseException
+) -> bool:
+    """Whether the server may have acted on the attempt that ended with ``outcome``.
+
+    ``False`` means certainly not: the attempt never left this machine, or the server
+    answered 429 or 503 (refused before acting), or any other 4xx (rejected). ``True``
+    for 2xx (acted) and for 500, 502, 504 and every failure after sending (a reset, a
+    timeout, a cancellation mid-flight, a truncated answer): the outcome is unknown and
+    must be resolved (read back by ``custom_id``), never guessed by repeating.
+    """
+    if isinstance(outcome, httpx.Response):
+        status = outcome.status_code
+        return status < 400 or (status >= 500 and status not in NOT_PROCESSED_STATUSES)
+    return may_have_been_sent(request)
 
 
 @attrs.frozen
@@ -57,11 +94,15 @@ class RetryPolicy:
             return status in self.idempotent_statuses
         return status in self.unsafe_statuses
 
-    def retries_error(self, method: str, error: Exception) -> bool:
-        """Whether a transport failure may be repeated for ``method``."""
-        if isinstance(error, _NOT_SENT):
-            return True
-        return method in IDEMPOTENT_METHODS and isinstance(error, _MAYBE_SENT)
+    def retries_error(self, method: str, error: Exception, *, sent: bool = True) -> bool:
+        """Whether a transport failure may be repeated for ``method``.
+
+        ``sent`` is whether the attempt may have reached the server (``SENT``); a POST
+        or PATCH is repeated only when it certainly did not, whatever the error's class.
+        """
+        if not isinstance(error, _TRANSIENT):
+            return False
+        return method in IDEMPOTENT_METHODS or not sent
 
     def backoff(self, retry: int) -> float:
         """Seconds before retry number ``retry`` (0-based) when the server gave no hint."""
@@ -83,10 +124,13 @@ class RetryMiddleware:
         retry = 0
         while True:
             request.extensions[ATTEMPT] = retry + 1
+            request.extensions.pop(SENT, None)  # the transport step records this attempt's
             try:
                 response = await call_next(request)
             except httpx.RequestError as exc:
-                if retry >= policy.max_retries or not policy.retries_error(method, exc):
+                if retry >= policy.max_retries or not policy.retries_error(
+                    method, exc, sent=may_have_been_sent(request)
+                ):
                     raise
                 delay = policy.backoff(retry)
                 reason = type(exc).__name__
