@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from cryptopay_async import _arguments as arg
-from cryptopay_async import _json
+from cryptopay_async import _exactly_once, _json
 from cryptopay_async._pagination import AsyncPager, Page
 from cryptopay_async._response import decode, envelope
 
@@ -99,8 +99,14 @@ class Resource:
             )
         target = op.target(path_args, values)
         body = op.body_bytes(values)
-        response = await self._client._send(op.method, target, body)
-        return decode(response, envelope(response)["data"], op.result, op.result_name)
+
+        async def send() -> Any:
+            response = await self._client._send(op.method, target, body)
+            return decode(response, envelope(response)["data"], op.result, op.result_name)
+
+        if op.name in _exactly_once.HANDLED:  # creates with custom_id, commits
+            return await _exactly_once.run(self._client, op.name, path_args, values, send)
+        return await send()
 
     def _paginate(
         self, op: Operation, path_args: tuple[str, ...], values: Mapping[str, Any]
