@@ -17,7 +17,7 @@ import anyio
 import httpx
 import pytest
 
-from cryptopay_async import AsyncCryptopay, CryptopayError, RetryPolicy
+from cryptopay_async import AsyncCryptopay, CallNext, CryptopayError, RetryPolicy
 from cryptopay_async.ratelimit import TokenBucket
 from cryptopay_async.testing import CryptopayEmulator, Faults, serve_in_thread
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.anyio
 INVOICES, PAYOUTS, TASKS = 500, 200, 50
 PERIOD = 0.5  # the 200-per-window limit, on a half-second window so the run stays short
 CLIENT_TIMEOUT, LATE_ANSWER = 0.5, 1.0
-FAULTS = {"error_500_rate": 0.05, "drop_rate": 0.05, "delay_rate": 0.04}
+FAULT_RATES = {"error_500_rate": 0.05, "drop_rate": 0.05, "delay_rate": 0.04}
 
 
 class Observed:
@@ -35,7 +35,7 @@ class Observed:
     def __init__(self) -> None:
         self.seen: Counter[str] = Counter()
 
-    async def __call__(self, request: httpx.Request, call_next: Any) -> httpx.Response:
+    async def __call__(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:
         kind = "read-back" if "/custom_id/" in request.url.path else request.method
         if request.url.path.endswith("/commit"):
             kind = "commit"
@@ -52,7 +52,13 @@ async def test_every_call_returns_once_and_money_moves_once() -> None:
     emulator = CryptopayEmulator(
         rate_limit=200,
         rate_period=PERIOD,
-        faults=Faults(**FAULTS, delay_seconds=LATE_ANSWER, seed=12),
+        faults=Faults(
+            error_500_rate=FAULT_RATES["error_500_rate"],
+            drop_rate=FAULT_RATES["drop_rate"],
+            delay_rate=FAULT_RATES["delay_rate"],
+            delay_seconds=LATE_ANSWER,
+            seed=12,
+        ),
     )
     observed = Observed()
     invoices: dict[str, Any] = {}
@@ -118,4 +124,4 @@ async def test_every_call_returns_once_and_money_moves_once() -> None:
     assert ambiguous.get("POST failed, maybe processed=True", 0) >= 50
     assert ambiguous.get("commit failed, maybe processed=True", 0) >= 10
     print(f"\n{emulator.requests_seen} requests in {elapsed:.1f} s; {dict(observed.seen)}")
-    print(f"answers: {emulator.errors_answered}")
+    print(f"answers: {emulator.errors_answered}; fault rates: {FAULT_RATES}")
