@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from cryptopay_async import _error_messages as say
 from cryptopay_async._exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -27,12 +28,14 @@ class ErrorDecodingMiddleware:
             response = await call_next(request)
         except httpx.TimeoutException as exc:
             raise APITimeoutError(
-                f"{request.method} {request.url.path} timed out ({type(exc).__name__})",
+                f"{say.where(request)} timed out ({type(exc).__name__}) "
+                f"{say.after_attempts(request)}",
                 request=request,
             ) from exc
         except httpx.RequestError as exc:
             raise APIConnectionError(
-                f"{request.method} {request.url.path} failed: {type(exc).__name__}: {exc}",
+                f"{say.where(request)} failed {say.after_attempts(request)}: "
+                f"{type(exc).__name__}: {say.clip(str(exc))}",
                 request=request,
             ) from exc
         status = response.status_code
