@@ -49,7 +49,7 @@ class Operation:
     def target(self, path_args: tuple[str, ...], values: Mapping[str, Any]) -> str:
         """Path with percent-encoded parameters, plus ``?query`` when any filter is set."""
         segments = {
-            name: arg.path_segment(arg.identifier(name, value))
+            name: arg.path_parameter(name, value)
             for name, value in zip(self.path_params, path_args, strict=True)
         }
         path = self.path.format(**segments) if segments else self.path
