@@ -9,12 +9,11 @@ the API secret; the API key appears only as its first characters.
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from cryptopay_async import _json
 from cryptopay_async._retry import ATTEMPT
 
 if TYPE_CHECKING:
@@ -157,18 +156,13 @@ def _clock_skew(request: httpx.Request, response: httpx.Response) -> float | Non
 
 def conflict_hint(request: httpx.Request) -> str:
     """Names the ``custom_id`` the request carried and how to read the first one back."""
-    custom_id = _body_field(request, "custom_id")
-    if not isinstance(custom_id, str):
+    # Imported here: _ambiguity needs the exception tree, which needs this module.
+    from cryptopay_async._ambiguity import custom_id_of, shown
+
+    custom_id = custom_id_of(request)
+    if custom_id is None:
         return "the custom_id was used before"
     return (
-        f"custom_id {quoted(custom_id)} was used before: the first request won; "
+        f"custom_id {shown(custom_id)} was used before: the first request won; "
         "read it back with retrieve_by_custom_id"
     )
-
-
-def _body_field(request: httpx.Request, name: str) -> Any:
-    try:
-        body = _json.loads(request.content) if request.content else None
-    except (ValueError, httpx.RequestNotRead):
-        return None
-    return body.get(name) if isinstance(body, Mapping) else None

@@ -9,9 +9,7 @@ import sys
 import pytest
 
 from cryptopay_async.testing import CryptopayEmulator
-from tests.support import DATA
-
-ROOT = DATA.parent.parent
+from tests.support import ROOT
 
 
 @pytest.mark.parametrize("name", ["quickstart.py", "fastapi_app.py", "aiohttp_app.py"])
