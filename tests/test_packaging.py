@@ -100,7 +100,7 @@ def _pytest_in(tree: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_sdist_carries_what_the_tests_import(unpacked_sdist: Path) -> None:
-    for needed in ("LICENSE", "README.md", "examples/fastapi_app.py", "tests/data/fixtures"):
+    for needed in ("LICENSE", "README.md", "examples/quickstart.py", "codegen/api"):
         assert (unpacked_sdist / needed).exists(), needed
     collected = _pytest_in(unpacked_sdist, "--collect-only", "-q")
     assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-3000:]
