@@ -76,7 +76,7 @@ def test_any_body_gives_the_class_of_its_status(status: int, cls: type, body: by
     assert error.message == (httpx.codes.get_reason_phrase(status) or f"HTTP {status}")
     assert error.details == []
     assert error.request_id is None
-    assert str(error).startswith(f"{status}: ")
+    assert str(error).startswith(f"GET /api/invoices/1 -> {status}: ")
 
 
 ERROR_FIXTURES = sorted((FIXTURES / "errors").glob("*.json"))
@@ -112,7 +112,10 @@ def test_every_recorded_error_body(path: Path) -> None:
 
 def test_one_line_str_reads_like_the_contract() -> None:
     error = status_error_from_response(response(404, fixture_bytes("errors/404-not_found.json")))
-    assert str(error) == "404 not_found: not found (request_id=1bd79df91f60d973bbc4583d4be241d5)"
+    assert str(error) == (
+        "GET /api/invoices/1 -> 404 not_found: not found "
+        "(request_id=1bd79df91f60d973bbc4583d4be241d5)"
+    )
 
 
 def test_validation_details_are_named_in_str() -> None:
