@@ -10,6 +10,7 @@ from cryptopay_async._exceptions import (
     status_error_from_response,
 )
 from cryptopay_async._middleware import CallNext
+from cryptopay_async._text import one_line, sent_path
 
 _CONDITIONAL_HEADERS = ("if-none-match", "if-modified-since")
 
@@ -27,12 +28,13 @@ class ErrorDecodingMiddleware:
             response = await call_next(request)
         except httpx.TimeoutException as exc:
             raise APITimeoutError(
-                f"{request.method} {request.url.path} timed out ({type(exc).__name__})",
+                f"{request.method} {sent_path(request)} timed out ({type(exc).__name__})",
                 request=request,
             ) from exc
         except httpx.RequestError as exc:
             raise APIConnectionError(
-                f"{request.method} {request.url.path} failed: {type(exc).__name__}: {exc}",
+                f"{request.method} {sent_path(request)} failed: "
+                f"{type(exc).__name__}: {one_line(str(exc))}",
                 request=request,
             ) from exc
         status = response.status_code

@@ -9,6 +9,7 @@ import httpx
 
 from cryptopay_async import _json
 from cryptopay_async._headers import parse_retry_after
+from cryptopay_async._text import one_line
 
 __all__ = [
     "APIConnectionError",
@@ -106,12 +107,13 @@ class APIStatusError(CryptopayError):
         super().__init__(self._one_line())
 
     def _one_line(self) -> str:
-        head = f"{self.status_code} {self.code}" if self.code else str(self.status_code)
-        text = f"{head}: {self.message}"
+        """The server's words (code, message, details, request id) each escaped and capped."""
+        head = f"{self.status_code} {one_line(self.code)}" if self.code else str(self.status_code)
+        text = f"{head}: {one_line(self.message)}"
         if self.details:
-            text += " [" + "; ".join(_describe(d) for d in self.details) + "]"
+            text += " [" + one_line("; ".join(_describe(d) for d in self.details[:10])) + "]"
         if self.request_id:
-            text += f" (request_id={self.request_id})"
+            text += f" (request_id={one_line(self.request_id, 100)})"
         return text
 
 
@@ -202,7 +204,9 @@ def status_error_from_response(response: httpx.Response) -> APIStatusError:
     if payload is None:
         return cls(_status_text(response), response=response)
     error, request_id = payload
-    details = [_detail(item) for item in error.get("details") or () if isinstance(item, dict)]
+    listed = error.get("details")  # any JSON: a list of objects is what the API documents
+    listed = listed if isinstance(listed, list) else []
+    details = [_detail(item) for item in listed if isinstance(item, dict)]
     message = error.get("message")
     code = error.get("code")
     return cls(

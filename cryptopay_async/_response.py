@@ -10,13 +10,14 @@ import httpx
 from cryptopay_async import _json
 from cryptopay_async._converter import describe_error, structure
 from cryptopay_async._exceptions import APIResponseValidationError
+from cryptopay_async._text import sent_path
 
 T = TypeVar("T")
 
 
 def envelope(response: httpx.Response) -> dict[str, Any]:
     """The decoded JSON object of a success answer, or ``APIResponseValidationError``."""
-    where = f"{response.request.method} {response.request.url.path}"
+    where = f"{response.request.method} {sent_path(response.request)}"
     if response.status_code == 204:
         raise APIResponseValidationError(
             f"{where} answered 204 No Content where a body was expected", response=response
@@ -45,6 +46,6 @@ def decode(response: httpx.Response, data: Any, tp: Any, name: str) -> Any:
         reasons = describe_error(exc, path="data")
         raise APIResponseValidationError(
             f"could not decode {name} from {response.request.method} "
-            f"{response.request.url.path}: {reasons}",
+            f"{sent_path(response.request)}: {reasons}",
             response=response,
         ) from exc

@@ -18,6 +18,7 @@ import httpx
 
 from cryptopay_async._headers import parse_retry_after
 from cryptopay_async._middleware import CallNext
+from cryptopay_async._text import sent_path
 
 logger = logging.getLogger("cryptopay_async")
 
@@ -104,7 +105,7 @@ class RetryMiddleware:
             logger.debug(
                 "retrying %s %s after %s in %.3fs (retry %d of %d)",
                 method,
-                request.url.path,
+                sent_path(request),
                 reason,
                 delay,
                 retry,

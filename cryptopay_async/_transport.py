@@ -9,6 +9,7 @@ import httpx
 
 from cryptopay_async._exceptions import error_payload
 from cryptopay_async._retry import ATTEMPT
+from cryptopay_async._text import one_line, sent_path
 
 logger = logging.getLogger("cryptopay_async")
 
@@ -48,9 +49,9 @@ def _log_attempt(
     logger.debug(
         "%s %s -> %s attempt=%s elapsed=%.1fms request_id=%s",
         request.method,
-        request.url.path,
+        sent_path(request),
         outcome,
         request.extensions.get(ATTEMPT, 1),
         (time.perf_counter() - started) * 1000,
-        request_id or "-",
+        one_line(request_id) if request_id else "-",
     )
