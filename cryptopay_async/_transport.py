@@ -7,9 +7,9 @@ import time
 
 import httpx
 
+from cryptopay_async import _error_messages as say
 from cryptopay_async._exceptions import error_payload
 from cryptopay_async._retry import ATTEMPT
-from cryptopay_async._text import one_line, sent_path
 
 logger = logging.getLogger("cryptopay_async")
 
@@ -47,11 +47,10 @@ def _log_attempt(
     request: httpx.Request, outcome: int | str, started: float, request_id: str | None
 ) -> None:
     logger.debug(
-        "%s %s -> %s attempt=%s elapsed=%.1fms request_id=%s",
-        request.method,
-        sent_path(request),
+        "%s -> %s attempt=%s elapsed=%.1fms request_id=%s",
+        say.where(request),
         outcome,
         request.extensions.get(ATTEMPT, 1),
         (time.perf_counter() - started) * 1000,
-        one_line(request_id) if request_id else "-",
+        say.clip(request_id, say.MAX_ID) if request_id else "-",
     )

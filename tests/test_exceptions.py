@@ -79,7 +79,7 @@ def test_any_body_gives_the_class_of_its_status(status: int, cls: type, body: by
     assert error.message == (httpx.codes.get_reason_phrase(status) or f"HTTP {status}")
     assert error.details == []
     assert error.request_id is None
-    assert str(error).startswith(f"{status}: ")
+    assert str(error).startswith(f"GET /api/invoices/1 -> {status}: ")
 
 
 ERROR_FIXTURES = sorted((FIXTURES / "errors").glob("*.json"))
@@ -113,7 +113,10 @@ def test_every_recorded_error_body(path: Path) -> None:
 
 def test_one_line_str_reads_like_the_contract() -> None:
     error = status_error_from_response(response(404, fixture_bytes("errors/404-not_found.json")))
-    assert str(error) == "404 not_found: not found (request_id=1bd79df91f60d973bbc4583d4be241d5)"
+    assert str(error) == (
+        "GET /api/invoices/1 -> 404 not_found: not found "
+        "(request_id=1bd79df91f60d973bbc4583d4be241d5)"
+    )
 
 
 def test_validation_details_are_named_in_str() -> None:
@@ -207,9 +210,9 @@ def test_any_error_payload_gives_its_status_class_and_one_short_line(
     error = status_error_from_response(response(status, content))
     assert type(error) is status_error_class(status)
     assert error.status_code == status
-    assert str(error).startswith(f"{status}")
+    assert str(error).startswith(f"GET /api/invoices/1 -> {status}")
     assert str(error).isprintable()  # no newline, carriage return or escape sequence
-    assert len(str(error)) < 1_100
+    assert len(str(error)) <= 1_000
 
 
 @pytest.mark.parametrize("details", [5, True, 1.5, "text", {"code": "x"}, None, [1, "a", None]])
@@ -218,4 +221,4 @@ def test_error_details_of_any_json_type_keep_the_status_class(details: object) -
     error = status_error_from_response(response(422, body.encode()))
     assert type(error) is UnprocessableEntityError
     assert error.details == []
-    assert str(error) == "422 invalid: no"
+    assert str(error) == "GET /api/invoices/1 -> 422 invalid: no"

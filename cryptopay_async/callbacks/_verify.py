@@ -8,7 +8,8 @@ import hmac
 from cryptopay_async import _json
 from cryptopay_async._converter import describe_error, structure
 from cryptopay_async._exceptions import CryptopayError, SignatureVerificationError
-from cryptopay_async.callbacks._events import KNOWN_CALLBACKS, Callback, UnknownCallback
+from cryptopay_async.callbacks._events import Callback, UnknownCallback
+from cryptopay_async.callbacks._generated import KNOWN_CALLBACKS
 
 SIGNATURE_HEADER = "X-Cryptopay-Signature"
 

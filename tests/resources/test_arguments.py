@@ -290,7 +290,7 @@ AMOUNT_PARAMS = [
     ],
 )
 async def test_every_amount_argument_refuses_amplifying_amounts(
-    op: Operation, param: str, value: object, fragment: str
+    op: Operation[Any], param: str, value: object, fragment: str
 ) -> None:
     args, kwargs, _ = call_plan(BY_NAME[op.name])
     kwargs[param] = value

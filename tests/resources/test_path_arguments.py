@@ -8,6 +8,7 @@ naming the argument before anything is sent (``.``, ``..`` and text with no UTF-
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote, unquote
 
 import httpx
@@ -84,7 +85,7 @@ def refusal(value: str) -> str | None:
     return None
 
 
-def check_sent_path(op: Operation, ids: list[str], request: httpx.Request) -> None:
+def check_sent_path(op: Operation[Any], ids: list[str], request: httpx.Request) -> None:
     raw = request.url.raw_path.decode("ascii")
     path = raw.partition("?")[0]
     wanted = op.path.split("/")
@@ -101,7 +102,7 @@ def check_sent_path(op: Operation, ids: list[str], request: httpx.Request) -> No
     assert signature_is_valid(request)  # signed over raw_path: signed path == sent path
 
 
-async def call_with_ids(op: Operation, ids: list[str]) -> Recorder:
+async def call_with_ids(op: Operation[Any], ids: list[str]) -> Recorder:
     args, kwargs, _ = call_plan(BY_NAME[op.name])
     recorder = Recorder(not_found)
     async with recorded_client(recorder) as client:
@@ -122,7 +123,9 @@ async def call_with_ids(op: Operation, ids: list[str]) -> Recorder:
 
 @pytest.mark.parametrize("op", WITH_PATH_PARAMS, ids=lambda op: op.name)
 @pytest.mark.parametrize("hostile", ["..", "."])
-async def test_dot_segments_are_refused_naming_the_argument(op: Operation, hostile: str) -> None:
+async def test_dot_segments_are_refused_naming_the_argument(
+    op: Operation[Any], hostile: str
+) -> None:
     for position in range(len(op.path_params)):
         ids = ["ok"] * len(op.path_params)
         ids[position] = hostile
@@ -142,7 +145,7 @@ async def test_dot_segments_are_refused_naming_the_argument(op: Operation, hosti
     op=next(o for o in WITH_PATH_PARAMS if o.name == "invoices.retrieve_by_custom_id"),
     ids=["%2E%2E", "x"],
 )
-async def test_any_id_stays_one_segment_of_its_endpoint(op: Operation, ids: list[str]) -> None:
+async def test_any_id_stays_one_segment_of_its_endpoint(op: Operation[Any], ids: list[str]) -> None:
     ids = ids[: len(op.path_params)]
     recorder = await call_with_ids(op, ids)
     assert len(recorder.requests) == (0 if any(map(refusal, ids)) else 1)
