@@ -9,7 +9,6 @@ caller, who can read the object back by its ``custom_id``.
 
 from __future__ import annotations
 
-import logging
 import random
 
 import anyio
@@ -17,9 +16,8 @@ import attrs
 import httpx
 
 from cryptopay_async._headers import parse_retry_after
+from cryptopay_async._logs import logger
 from cryptopay_async._middleware import CallNext
-
-logger = logging.getLogger("cryptopay_async")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -105,10 +103,10 @@ class RetryMiddleware:
                 delay = policy.backoff(retry) if hint is None else hint
                 reason = str(response.status_code)
             retry += 1
-            logger.debug(
+            logger.info(
                 "retrying %s %s after %s in %.3fs (retry %d of %d)",
                 method,
-                request.url.path,
+                request.url.raw_path.decode("ascii", "replace"),  # as sent: no forged lines
                 reason,
                 delay,
                 retry,

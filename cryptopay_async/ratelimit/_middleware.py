@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from cryptopay_async._headers import parse_retry_after
+from cryptopay_async._logs import logger
 from cryptopay_async._middleware import CallNext
 from cryptopay_async.ratelimit._base import RateLimiter
+
+LIMITER_WAIT = "cryptopay_async.limiter_wait"
+"""``request.extensions`` key: seconds the last attempt waited for the limiter."""
+
+NOTABLE_WAIT = 1.0  # waits at least this long are logged at INFO
 
 
 class RateLimitMiddleware:
@@ -27,13 +35,19 @@ class RateLimitMiddleware:
         self._consecutive_429 = 0
 
     async def __call__(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:
+        started = time.perf_counter()
         await self.limiter.acquire()
+        waited = time.perf_counter() - started
+        request.extensions[LIMITER_WAIT] = waited
+        if waited >= NOTABLE_WAIT:
+            logger.info("%s waited %.1fs for the rate limiter", request.method, waited)
         response = await call_next(request)
         if response.status_code == 429:
             hint = parse_retry_after(response.headers)
             if hint is None:
                 hint = min(self.max_pause, self.initial_pause * 2.0**self._consecutive_429)
             self._consecutive_429 += 1
+            logger.info("429 from the server: every caller of this limiter pauses %.1fs", hint)
             self.limiter.pause(hint)
         else:
             self._consecutive_429 = 0
