@@ -23,14 +23,26 @@ logger = logging.getLogger("cryptopay_async")
 
 
 class _StderrHandler(logging.StreamHandler[TextIO]):
-    """The handler ``enable`` installs (a class of its own, so it is installed once)."""
+    """Writes to whatever ``sys.stderr`` is at the time (as ``logging.lastResort`` does),
+    so a replaced stderr (pytest, click's test runner) is never written to after closing."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
 
 
 def enable(level: int) -> None:
     """Write the SDK's log lines at ``level`` and above to stderr; calling again is harmless."""
     logger.setLevel(level)
     if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
-        handler = _StderrHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter(FORMAT))
         logger.addHandler(handler)
 
