@@ -307,7 +307,9 @@ def status_error_from_response(response: httpx.Response) -> APIStatusError:
     if payload is None:
         return cls(_status_text(response), response=response)
     error, request_id = payload
-    details = [_detail(item) for item in error.get("details") or () if isinstance(item, dict)]
+    listed = error.get("details")  # any JSON: a list of objects is what the API documents
+    listed = listed if isinstance(listed, list) else []
+    details = [_detail(item) for item in listed if isinstance(item, dict)]
     message = error.get("message")
     code = error.get("code")
     return cls(

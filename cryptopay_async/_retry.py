@@ -106,7 +106,7 @@ class RetryMiddleware:
             logger.info(
                 "retrying %s %s after %s in %.3fs (retry %d of %d)",
                 method,
-                request.url.raw_path.decode("ascii", "replace"),  # as sent: no forged lines
+                request.url.raw_path.decode("ascii"),  # percent-encoded: no raw newline
                 reason,
                 delay,
                 retry,

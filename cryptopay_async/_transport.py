@@ -61,6 +61,6 @@ def _log_attempt(
         request.extensions.get(ATTEMPT, 1),
         elapsed,
         "-" if wait is None else f"{wait * 1000:.1f}ms",
-        say.clip(request_id, 64) if request_id else "-",
-        say.clip(cf_ray, 64) if cf_ray else "-",
+        say.clip(request_id, say.MAX_ID) if request_id else "-",
+        say.clip(cf_ray, say.MAX_ID) if cf_ray else "-",
     )
