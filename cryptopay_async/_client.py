@@ -11,15 +11,17 @@ import attrs
 import httpx
 
 from cryptopay_async import _config, _json
-from cryptopay_async._concurrency import ConcurrencyLimitMiddleware
-from cryptopay_async._error_decoding import ErrorDecodingMiddleware
-from cryptopay_async._middleware import CallNext, Middleware, compose
-from cryptopay_async._retry import RetryMiddleware, RetryPolicy
-from cryptopay_async._signing import CONTENT_TYPE, SigningMiddleware
-from cryptopay_async._transport import TransportEndpoint
+from cryptopay_async._signing import CONTENT_TYPE
 from cryptopay_async._version import __version__
 from cryptopay_async.callbacks._client import ClientCallbacks
-from cryptopay_async.ratelimit import RateLimiter, RateLimitMiddleware, shared_limiter
+from cryptopay_async.middleware._chain import CallNext, Middleware, compose
+from cryptopay_async.middleware._concurrency import ConcurrencyLimitMiddleware
+from cryptopay_async.middleware._error_decoding import ErrorDecodingMiddleware
+from cryptopay_async.middleware._rate_limit import RateLimitMiddleware
+from cryptopay_async.middleware._retry import RetryMiddleware, RetryPolicy
+from cryptopay_async.middleware._signing import SigningMiddleware
+from cryptopay_async.middleware._transport import TransportEndpoint
+from cryptopay_async.ratelimit import RateLimiter, shared_limiter
 from cryptopay_async.resources import Resources
 
 USER_AGENT = f"cryptopay-async/{__version__}"

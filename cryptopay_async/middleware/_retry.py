@@ -17,7 +17,7 @@ import attrs
 import httpx
 
 from cryptopay_async._headers import parse_retry_after
-from cryptopay_async._middleware import CallNext
+from cryptopay_async.middleware._chain import CallNext
 
 logger = logging.getLogger("cryptopay_async")
 

@@ -5,13 +5,13 @@ Order in every client, outermost first: your middleware, ``ErrorDecodingMiddlewa
 ``SigningMiddleware``, then the transport.
 """
 
-from cryptopay_async._concurrency import ConcurrencyLimitMiddleware
-from cryptopay_async._error_decoding import ErrorDecodingMiddleware
-from cryptopay_async._middleware import CallNext, Middleware, compose
-from cryptopay_async._retry import RetryMiddleware, RetryPolicy
-from cryptopay_async._signing import SigningMiddleware
-from cryptopay_async._transport import TransportEndpoint
-from cryptopay_async.ratelimit import RateLimitMiddleware
+from cryptopay_async.middleware._chain import CallNext, Middleware, compose
+from cryptopay_async.middleware._concurrency import ConcurrencyLimitMiddleware
+from cryptopay_async.middleware._error_decoding import ErrorDecodingMiddleware
+from cryptopay_async.middleware._rate_limit import RateLimitMiddleware
+from cryptopay_async.middleware._retry import RetryMiddleware, RetryPolicy
+from cryptopay_async.middleware._signing import SigningMiddleware
+from cryptopay_async.middleware._transport import TransportEndpoint
 
 __all__ = [
     "CallNext",

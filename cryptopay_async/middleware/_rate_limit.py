@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
 
 from cryptopay_async._headers import parse_retry_after
-from cryptopay_async._middleware import CallNext
-from cryptopay_async.ratelimit._base import RateLimiter
+from cryptopay_async.middleware._chain import CallNext
+
+if TYPE_CHECKING:  # the limiters import this package for their step; no cycle at run time
+    from cryptopay_async.ratelimit._base import RateLimiter
 
 
 class RateLimitMiddleware:
