@@ -8,7 +8,7 @@ import attrs
 import httpx
 
 from cryptopay_async import _json
-from cryptopay_async._headers import parse_retry_after
+from cryptopay_async._headers import retry_after
 
 __all__ = [
     "APIConnectionError",
@@ -155,7 +155,7 @@ class RateLimitError(ClientError):
     retry_after: float | None
 
     def __init__(self, message: str, *, response: httpx.Response, **kwargs: Any) -> None:
-        self.retry_after = parse_retry_after(response.headers)
+        self.retry_after = retry_after(response)
         super().__init__(message, response=response, **kwargs)
 
 

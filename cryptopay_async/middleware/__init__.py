@@ -1,11 +1,13 @@
-"""The middleware protocol and the built-in steps, each usable and testable on its own.
+"""The request pipeline: the middleware protocol, ``compose`` and every built-in step.
 
-Order in every client, outermost first: your middleware, ``ErrorDecodingMiddleware``,
-``RetryMiddleware``, ``ConcurrencyLimitMiddleware``, ``RateLimitMiddleware``,
-``SigningMiddleware``, then the transport.
+Order in every client, outermost first: ``AdmissionGate`` (before the request is even
+built), your middleware, ``ErrorDecodingMiddleware``, ``RetryMiddleware``,
+``ConcurrencyLimitMiddleware``, ``RateLimitMiddleware``, ``SigningMiddleware``, then
+``TransportEndpoint``. One module per step; each is usable and testable on its own.
 """
 
-from cryptopay_async.middleware._chain import CallNext, Middleware, compose
+from cryptopay_async.middleware._admission import AdmissionGate
+from cryptopay_async.middleware._chain import ATTEMPT, CallNext, Middleware, compose
 from cryptopay_async.middleware._concurrency import ConcurrencyLimitMiddleware
 from cryptopay_async.middleware._error_decoding import ErrorDecodingMiddleware
 from cryptopay_async.middleware._rate_limit import RateLimitMiddleware
@@ -14,6 +16,8 @@ from cryptopay_async.middleware._signing import SigningMiddleware
 from cryptopay_async.middleware._transport import TransportEndpoint
 
 __all__ = [
+    "ATTEMPT",
+    "AdmissionGate",
     "CallNext",
     "ConcurrencyLimitMiddleware",
     "ErrorDecodingMiddleware",

@@ -1,8 +1,10 @@
-"""The middleware protocol and how a chain of steps is put together.
+"""The middleware protocol, the request extensions the steps share, and ``compose``.
 
 A middleware is any callable ``(request, call_next) -> response``. The client builds its
-chain once, at construction: the caller's middleware outermost, then error decoding,
-retry, the concurrency cap, rate limiting, signing, and the transport.
+chain once, at construction: behind the admission gate, the caller's middleware
+outermost, then error decoding, retry, the concurrency cap, rate limiting, signing, and
+the transport. The answer's ``Retry-After`` is parsed once and kept with the response
+(``cryptopay_async._headers.retry_after``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import httpx
+
+ATTEMPT = "cryptopay_async.attempt"
+"""``request.extensions`` key: the 1-based attempt number, set by the retry step."""
 
 CallNext = Callable[[httpx.Request], Awaitable[httpx.Response]]
 """Hands the request to the rest of the chain and returns its response."""

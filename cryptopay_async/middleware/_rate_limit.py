@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from cryptopay_async._headers import parse_retry_after
+from cryptopay_async._headers import retry_after
 from cryptopay_async.middleware._chain import CallNext
 
 if TYPE_CHECKING:  # the limiters import this package for their step; no cycle at run time
@@ -34,7 +34,7 @@ class RateLimitMiddleware:
         await self.limiter.acquire()
         response = await call_next(request)
         if response.status_code == 429:
-            hint = parse_retry_after(response.headers)
+            hint = retry_after(response)
             if hint is None:
                 hint = min(self.max_pause, self.initial_pause * 2.0**self._consecutive_429)
             self._consecutive_429 += 1

@@ -8,7 +8,7 @@ import time
 import httpx
 
 from cryptopay_async._exceptions import error_payload
-from cryptopay_async.middleware._retry import ATTEMPT
+from cryptopay_async.middleware._chain import ATTEMPT
 
 logger = logging.getLogger("cryptopay_async")
 
