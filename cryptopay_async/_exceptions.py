@@ -18,13 +18,16 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClientError",
+    "CommitExpiredError",
     "ConflictError",
     "CryptopayError",
+    "CustomIdMismatchError",
     "ErrorDetail",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RecoveryError",
     "ServerError",
     "ServiceUnavailableError",
     "SignatureVerificationError",
@@ -32,8 +35,23 @@ __all__ = [
 ]
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class CryptopayError(Exception):
-    """Base of every error this SDK raises on purpose."""
+    """Base of every error this SDK raises on purpose.
+
+    ``maybe_processed`` is True when the server may have acted on the request although
+    an error was raised (an object created, money moved): look before repeating it. It
+    is False where the request certainly did not act (refused, never sent, a read).
+    """
+
+    maybe_processed: bool = False
+
+    def _amend(self, advice: str) -> None:
+        """Append what to do to the message (``str(error)``)."""
+        head = str(self.args[0]) if self.args else ""
+        self.args = (f"{head}; {advice}" if head else advice, *self.args[1:])
 
 
 class APIConnectionError(CryptopayError):
@@ -43,9 +61,14 @@ class APIConnectionError(CryptopayError):
     not the request): read the object back by its ``custom_id`` before repeating.
     """
 
-    def __init__(self, message: str, *, request: httpx.Request) -> None:
+    def __init__(
+        self, message: str, *, request: httpx.Request, maybe_processed: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.request = request
+        if maybe_processed is None:  # unknown stage of failure: assume the worst for a write
+            maybe_processed = request.method not in READ_ONLY_METHODS
+        self.maybe_processed = maybe_processed
 
 
 class APITimeoutError(APIConnectionError):
@@ -53,11 +76,21 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(CryptopayError):
-    """A 2xx answer whose body is not the documented JSON."""
+    """A 2xx answer whose body is not the documented JSON.
+
+    The server accepted the request: for a POST or PATCH it acted on it
+    (``maybe_processed``), so do not send it again; read the object back instead.
+    """
 
     def __init__(self, message: str, *, response: httpx.Response) -> None:
         super().__init__(message)
         self.response = response
+        self.maybe_processed = _method(response) not in READ_ONLY_METHODS
+        if self.maybe_processed:
+            self._amend(
+                "the server accepted the request, so it was processed: do not send it "
+                "again; read the object back instead"
+            )
 
 
 class SignatureVerificationError(CryptopayError):
@@ -103,6 +136,12 @@ class APIStatusError(CryptopayError):
         self.details = details or []
         self.request_id = request_id
         self.response = response
+        # A 5xx other than 503 may come after the work was done; a read changes nothing.
+        self.maybe_processed = (
+            response.status_code >= 500
+            and response.status_code != 503
+            and _method(response) not in READ_ONLY_METHODS
+        )
         super().__init__(self._one_line())
 
     def _one_line(self) -> str:
@@ -113,6 +152,13 @@ class APIStatusError(CryptopayError):
         if self.request_id:
             text += f" (request_id={self.request_id})"
         return text
+
+
+def _method(response: httpx.Response) -> str | None:
+    try:
+        return response.request.method
+    except RuntimeError:  # a response built without its request: method unknown
+        return None
 
 
 def _describe(detail: ErrorDetail) -> str:
@@ -169,6 +215,40 @@ class InternalServerError(ServerError):
 
 class ServiceUnavailableError(ServerError):
     """503: Cryptopay is down for maintenance; the request was not processed."""
+
+
+class CommitExpiredError(UnprocessableEntityError):
+    """422: a two-step withdrawal, transfer or recalculation was committed after its
+    30-second window. It expired unprocessed: nothing was moved. Create a new one."""
+
+
+class RecoveryError(CryptopayError):
+    """An ambiguous create or commit that the SDK could not settle by itself.
+
+    The message says what is known and what to do; ``maybe_processed`` says whether
+    the object may exist.
+    """
+
+    def __init__(self, message: str, *, maybe_processed: bool) -> None:
+        super().__init__(message)
+        self.maybe_processed = maybe_processed
+
+
+class CustomIdMismatchError(RecoveryError):
+    """The object read back by ``custom_id`` is not what this call asked for.
+
+    Another request (or another program) used the same ``custom_id`` with other
+    values; the SDK refuses to hand you someone else's object. ``differences`` maps
+    each field to ``(asked, found)``; ``found`` is the object as the API holds it.
+    """
+
+    def __init__(
+        self, message: str, *, custom_id: str, differences: dict[str, tuple[Any, Any]], found: Any
+    ) -> None:
+        super().__init__(message, maybe_processed=False)
+        self.custom_id = custom_id
+        self.differences = differences
+        self.found = found
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
