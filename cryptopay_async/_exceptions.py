@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 import httpx
 
+from cryptopay_async import _error_messages as say
 from cryptopay_async import _json
 from cryptopay_async._headers import retry_after
 
@@ -145,26 +146,31 @@ class APIStatusError(CryptopayError):
         super().__init__(self._one_line())
 
     def _one_line(self) -> str:
-        head = f"{self.status_code} {self.code}" if self.code else str(self.status_code)
-        text = f"{head}: {self.message}"
+        """``GET /api/x -> 404 not_found: not found [details]; hint (request_id=...)``."""
+        code = f" {say.clip(self.code, 40)}" if self.code else ""
+        text = f"{self.status_code}{code}: {say.clip(self.message)}"
+        request = say.request_of(self.response)
+        if request is not None:
+            text = f"{say.where(request)} -> {text}"
         if self.details:
-            text += " [" + "; ".join(_describe(d) for d in self.details) + "]"
+            text += " " + say.describe_details(self.details)
+        hint = self._hint(request) if request is not None else None
+        if hint:
+            text += f"; {hint}"
         if self.request_id:
-            text += f" (request_id={self.request_id})"
-        return text
+            text += f" (request_id={say.clip(self.request_id, 64)})"
+        return say.clip(text, say.MAX_LINE)
 
-
-def _method(response: httpx.Response) -> str | None:
-    try:
-        return response.request.method
-    except RuntimeError:  # a response built without its request: method unknown
+    def _hint(self, request: httpx.Request) -> str | None:
+        """What to check or do next, when the status says more than its text."""
+        if self.status_code >= 500 or say.attempts(request) > 1:
+            return say.after_attempts(request)
         return None
 
 
-def _describe(detail: ErrorDetail) -> str:
-    if detail.target and detail.message:
-        return f"{detail.target} {detail.message}"
-    return detail.message or detail.code
+def _method(response: httpx.Response) -> str | None:
+    request = say.request_of(response)  # None: built without its request, method unknown
+    return None if request is None else request.method
 
 
 class ClientError(APIStatusError):
@@ -176,7 +182,14 @@ class BadRequestError(ClientError):
 
 
 class AuthenticationError(ClientError):
-    """401: the HMAC signature or the API key did not verify."""
+    """401: the HMAC signature or the API key did not verify.
+
+    ``str()`` lists what to check: the key (its first characters) and the environment
+    it belongs to, the secret, and the clock (measured against the server's ``Date``).
+    """
+
+    def _hint(self, request: httpx.Request) -> str | None:
+        return say.authentication_hint(request, self.response)
 
 
 class PermissionDeniedError(ClientError):
@@ -188,7 +201,13 @@ class NotFoundError(ClientError):
 
 
 class ConflictError(ClientError):
-    """409: in practice the ``custom_id`` was already used; the first request won."""
+    """409: in practice the ``custom_id`` was already used; the first request won.
+
+    ``str()`` names the ``custom_id`` the request carried.
+    """
+
+    def _hint(self, request: httpx.Request) -> str | None:
+        return say.conflict_hint(request)
 
 
 class UnprocessableEntityError(ClientError):
@@ -203,6 +222,12 @@ class RateLimitError(ClientError):
     def __init__(self, message: str, *, response: httpx.Response, **kwargs: Any) -> None:
         self.retry_after = retry_after(response)
         super().__init__(message, response=response, **kwargs)
+
+    def _hint(self, request: httpx.Request) -> str | None:
+        hint = f"{say.after_attempts(request)} (200 requests per minute per API key)"
+        if self.retry_after is not None:
+            hint += f"; Retry-After {self.retry_after:g} s"
+        return hint
 
 
 class ServerError(APIStatusError):
@@ -282,7 +307,9 @@ def status_error_from_response(response: httpx.Response) -> APIStatusError:
     if payload is None:
         return cls(_status_text(response), response=response)
     error, request_id = payload
-    details = [_detail(item) for item in error.get("details") or () if isinstance(item, dict)]
+    listed = error.get("details")  # any JSON: a list of objects is what the API documents
+    listed = listed if isinstance(listed, list) else []
+    details = [_detail(item) for item in listed if isinstance(item, dict)]
     message = error.get("message")
     code = error.get("code")
     return cls(

@@ -116,7 +116,7 @@ async def test_the_classes_keep_their_meaning() -> None:
     status = await failure_of(answering(500), "POST")
     assert isinstance(status, APIStatusError)
     assert status.status_code == 500
-    assert str(status).startswith("500 x: x")
+    assert str(status).startswith("POST /api/invoices -> 500 x: x")
     undecodable = await failure_of(answering(201, b"[]"), "POST")
     assert isinstance(undecodable, APIResponseValidationError)
 

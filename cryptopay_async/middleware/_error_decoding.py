@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from cryptopay_async import _error_messages as say
 from cryptopay_async._ambiguity import advise, transport_failure_maybe_processed
 from cryptopay_async._exceptions import (
     APIConnectionError,
@@ -30,7 +31,8 @@ class ErrorDecodingMiddleware:
             response = await call_next(request)
         except httpx.TimeoutException as exc:
             error: APIConnectionError = APITimeoutError(
-                f"{request.method} {request.url.path} timed out ({type(exc).__name__})",
+                f"{say.where(request)} timed out ({type(exc).__name__}) "
+                f"{say.after_attempts(request)}",
                 request=request,
                 maybe_processed=transport_failure_maybe_processed(request, exc),
             )
@@ -38,7 +40,8 @@ class ErrorDecodingMiddleware:
             raise error from exc
         except httpx.RequestError as exc:
             error = APIConnectionError(
-                f"{request.method} {request.url.path} failed: {type(exc).__name__}: {exc}",
+                f"{say.where(request)} failed {say.after_attempts(request)}: "
+                f"{type(exc).__name__}: {say.clip(str(exc))}",
                 request=request,
                 maybe_processed=transport_failure_maybe_processed(request, exc),
             )

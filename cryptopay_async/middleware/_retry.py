@@ -105,7 +105,7 @@ class RetryMiddleware:
             logger.debug(
                 "retrying %s %s after %s in %.3fs (retry %d of %d)",
                 method,
-                request.url.path,
+                request.url.raw_path.decode("ascii"),  # percent-encoded: no raw newline
                 reason,
                 delay,
                 retry,
