@@ -9,7 +9,7 @@ import httpx
 
 from cryptopay_async import _error_messages as say
 from cryptopay_async import _json
-from cryptopay_async._headers import retry_after
+from cryptopay_async._extensions import retry_after
 
 __all__ = [
     "APIConnectionError",

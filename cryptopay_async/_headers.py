@@ -6,24 +6,6 @@ import email.utils
 import time
 from collections.abc import Mapping
 
-import httpx
-
-RETRY_AFTER = "cryptopay_async.retry_after"
-"""``response.extensions`` key: the answer's ``Retry-After`` in seconds (or None)."""
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """``Retry-After`` of this answer in seconds, parsed on first use and kept with it.
-
-    The retry step, the rate-limit step and ``RateLimitError`` all ask; the header is
-    parsed once per answer.
-    """
-    extensions = response.extensions
-    if RETRY_AFTER not in extensions:
-        extensions[RETRY_AFTER] = parse_retry_after(response.headers)
-    seconds: float | None = extensions[RETRY_AFTER]
-    return seconds
-
 
 def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
     """Seconds to wait from ``Retry-After`` (delta-seconds or an HTTP date), or None.

@@ -6,8 +6,9 @@ built), your middleware, ``ErrorDecodingMiddleware``, ``RetryMiddleware``,
 ``TransportEndpoint``. One module per step; each is usable and testable on its own.
 """
 
+from cryptopay_async._extensions import ATTEMPT
 from cryptopay_async.middleware._admission import AdmissionGate
-from cryptopay_async.middleware._chain import ATTEMPT, CallNext, Middleware, compose
+from cryptopay_async.middleware._chain import CallNext, Middleware, compose
 from cryptopay_async.middleware._concurrency import ConcurrencyLimitMiddleware
 from cryptopay_async.middleware._error_decoding import ErrorDecodingMiddleware
 from cryptopay_async.middleware._rate_limit import RateLimitMiddleware

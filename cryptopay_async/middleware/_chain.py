@@ -3,8 +3,8 @@
 A middleware is any callable ``(request, call_next) -> response``. The client builds its
 chain once, at construction: behind the admission gate, the caller's middleware
 outermost, then error decoding, retry, the concurrency cap, rate limiting, signing, and
-the transport. The answer's ``Retry-After`` is parsed once and kept with the response
-(``cryptopay_async._headers.retry_after``).
+the transport. What the steps leave on the request and the response (the attempt
+number, the parsed ``Retry-After``) is keyed in ``cryptopay_async._extensions``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import httpx
-
-ATTEMPT = "cryptopay_async.attempt"
-"""``request.extensions`` key: the 1-based attempt number, set by the retry step."""
 
 CallNext = Callable[[httpx.Request], Awaitable[httpx.Response]]
 """Hands the request to the rest of the chain and returns its response."""

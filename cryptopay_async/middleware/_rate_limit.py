@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from cryptopay_async._headers import retry_after
+from cryptopay_async._extensions import retry_after
 from cryptopay_async.middleware._chain import CallNext
 
 if TYPE_CHECKING:  # the limiters import this package for their step; no cycle at run time

@@ -16,8 +16,8 @@ import anyio
 import attrs
 import httpx
 
-from cryptopay_async._headers import retry_after
-from cryptopay_async.middleware._chain import ATTEMPT, CallNext
+from cryptopay_async._extensions import ATTEMPT, retry_after
+from cryptopay_async.middleware._chain import CallNext
 
 logger = logging.getLogger("cryptopay_async")
 

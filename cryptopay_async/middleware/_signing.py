@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from cryptopay_async._signing import CONTENT_TYPE, http_date, sign
+from cryptopay_async import _signing
+from cryptopay_async._signing import CONTENT_TYPE, sign
 from cryptopay_async.middleware._chain import CallNext
 
 
@@ -25,7 +26,7 @@ class SigningMiddleware:
         return "SigningMiddleware(api_key=..., api_secret=...)"
 
     async def __call__(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:
-        date = http_date()
+        date = _signing.http_date()  # looked up per call: a test may set the clock
         signature = sign(
             self._api_secret,
             request.method,

@@ -9,7 +9,7 @@ import httpx
 
 from cryptopay_async import _error_messages as say
 from cryptopay_async._exceptions import error_payload
-from cryptopay_async.middleware._chain import ATTEMPT
+from cryptopay_async._extensions import ATTEMPT
 
 logger = logging.getLogger("cryptopay_async")
 

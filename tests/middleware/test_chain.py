@@ -140,16 +140,16 @@ async def test_calls_beyond_the_admitted_chains_wait_before_building_a_request()
 
 @pytest.mark.anyio
 async def test_retry_after_is_parsed_once_per_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cryptopay_async import RateLimitError, _headers
+    from cryptopay_async import RateLimitError
+    from cryptopay_async._headers import parse_retry_after
 
     parsed: list[str | None] = []
-    real = _headers.parse_retry_after
 
     def counting(headers: httpx.Headers, **kwargs: float) -> float | None:
         parsed.append(headers.get("retry-after"))
-        return real(headers, **kwargs)
+        return parse_retry_after(headers, **kwargs)
 
-    monkeypatch.setattr(_headers, "parse_retry_after", counting)
+    monkeypatch.setattr("cryptopay_async._extensions.parse_retry_after", counting)
     pauses: list[float] = []
 
     class Limiter:
