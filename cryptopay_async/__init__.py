@@ -25,9 +25,9 @@ from cryptopay_async._exceptions import (
     SignatureVerificationError,
     UnprocessableEntityError,
 )
-from cryptopay_async._middleware import CallNext, Middleware
-from cryptopay_async._retry import RetryPolicy
 from cryptopay_async._version import __version__
+from cryptopay_async.middleware._chain import CallNext, Middleware
+from cryptopay_async.middleware._retry import RetryPolicy
 
 _logs.enable_from_environment()
 

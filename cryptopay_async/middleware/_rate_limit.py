@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import httpx
 
-from cryptopay_async._headers import parse_retry_after
+from cryptopay_async._extensions import LIMITER_WAIT, retry_after
 from cryptopay_async._logs import logger
-from cryptopay_async._middleware import CallNext
-from cryptopay_async.ratelimit._base import RateLimiter
+from cryptopay_async.middleware._chain import CallNext
 
-LIMITER_WAIT = "cryptopay_async.limiter_wait"
-"""``request.extensions`` key: seconds the last attempt waited for the limiter."""
+if TYPE_CHECKING:  # the limiters import this package for their step; no cycle at run time
+    from cryptopay_async.ratelimit._base import RateLimiter
 
 NOTABLE_WAIT = 1.0  # waits at least this long are logged at INFO
 
@@ -43,7 +43,7 @@ class RateLimitMiddleware:
             logger.info("%s waited %.1fs for the rate limiter", request.method, waited)
         response = await call_next(request)
         if response.status_code == 429:
-            hint = parse_retry_after(response.headers)
+            hint = retry_after(response)
             if hint is None:
                 hint = min(self.max_pause, self.initial_pause * 2.0**self._consecutive_429)
             self._consecutive_429 += 1

@@ -9,9 +9,8 @@ import httpx
 
 from cryptopay_async import _error_messages as say
 from cryptopay_async._exceptions import error_payload
+from cryptopay_async._extensions import ATTEMPT, LIMITER_WAIT
 from cryptopay_async._logs import logger
-from cryptopay_async._retry import ATTEMPT
-from cryptopay_async.ratelimit._middleware import LIMITER_WAIT
 
 
 class TransportEndpoint:

@@ -15,14 +15,11 @@ import anyio
 import attrs
 import httpx
 
-from cryptopay_async._headers import parse_retry_after
+from cryptopay_async._extensions import ATTEMPT, retry_after
 from cryptopay_async._logs import logger
-from cryptopay_async._middleware import CallNext
+from cryptopay_async.middleware._chain import CallNext
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-ATTEMPT = "cryptopay_async.attempt"
-"""``request.extensions`` key holding the 1-based attempt number."""
 
 # Failures where the request never left this machine: safe to repeat for any method.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -97,7 +94,7 @@ class RetryMiddleware:
                     method, response.status_code
                 ):
                     return response
-                hint = parse_retry_after(response.headers)
+                hint = retry_after(response)
                 if hint is not None and hint > policy.max_retry_after:
                     return response
                 delay = policy.backoff(retry) if hint is None else hint
