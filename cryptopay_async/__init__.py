@@ -1,5 +1,6 @@
 """cryptopay-async: an async (asyncio and trio) SDK for the Cryptopay payments API."""
 
+from cryptopay_async import _logs
 from cryptopay_async._client import AsyncCryptopay
 from cryptopay_async._exceptions import (
     APIConnectionError,
@@ -24,9 +25,11 @@ from cryptopay_async._exceptions import (
     SignatureVerificationError,
     UnprocessableEntityError,
 )
-from cryptopay_async._middleware import CallNext, Middleware
-from cryptopay_async._retry import RetryPolicy
 from cryptopay_async._version import __version__
+from cryptopay_async.middleware._chain import CallNext, Middleware
+from cryptopay_async.middleware._retry import RetryPolicy
+
+_logs.enable_from_environment()
 
 __all__ = [
     "APIConnectionError",

@@ -9,7 +9,7 @@ import httpx
 
 from cryptopay_async import _error_messages as say
 from cryptopay_async import _json
-from cryptopay_async._headers import parse_retry_after
+from cryptopay_async._extensions import retry_after
 
 __all__ = [
     "APIConnectionError",
@@ -220,7 +220,7 @@ class RateLimitError(ClientError):
     retry_after: float | None
 
     def __init__(self, message: str, *, response: httpx.Response, **kwargs: Any) -> None:
-        self.retry_after = parse_retry_after(response.headers)
+        self.retry_after = retry_after(response)
         super().__init__(message, response=response, **kwargs)
 
     def _hint(self, request: httpx.Request) -> str | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import threading
 
+from cryptopay_async.middleware._rate_limit import RateLimitMiddleware
 from cryptopay_async.ratelimit._base import RateLimiter
-from cryptopay_async.ratelimit._middleware import RateLimitMiddleware
 from cryptopay_async.ratelimit._token_bucket import TokenBucket
 
 __all__ = [
