@@ -153,13 +153,13 @@ class AsyncCryptopay(Resources):
         An escape hatch for endpoints this release does not model. ``path`` is the
         already-encoded path (``/api/...``); ``None`` is returned for 204 No Content.
         """
-        from cryptopay_async._arguments import query_string
+        from cryptopay_async._arguments import query_string, request_path
 
-        if not path.startswith("/"):
-            raise ValueError(f"path must start with '/', got {path!r}")
+        path = request_path(path)
         qs = query_string(params or {})
         body = None if json is None else _json.dumps(json)
-        response = await self._send(method.upper(), f"{path}?{qs}" if qs else path, body)
+        separator = "&" if "?" in path else "?"
+        response = await self._send(method.upper(), f"{path}{separator}{qs}" if qs else path, body)
         if response.status_code == 204 or not response.content:
             return None
         return _json.loads(response.content)
