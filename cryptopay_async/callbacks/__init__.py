@@ -29,6 +29,7 @@ from cryptopay_async.callbacks._events import (
     UnknownCallback,
 )
 from cryptopay_async.callbacks._receiver import CallbackReceiver, Outcome
+from cryptopay_async.callbacks._redis_store import RedisDeliveryStore
 from cryptopay_async.callbacks._verify import (
     SIGNATURE_HEADER,
     CallbackPayloadError,
@@ -51,6 +52,7 @@ __all__ = [
     "InvoiceCallbackEvent",
     "MemoryDeliveryStore",
     "Outcome",
+    "RedisDeliveryStore",
     "SubscriptionCallback",
     "SubscriptionCallbackEvent",
     "UnknownCallback",
