@@ -7,24 +7,25 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from types import EllipsisType, TracebackType
 from typing import Any, Literal, Self
 
-import anyio
 import attrs
 import httpx
 
 from cryptopay_async import _config, _json
-from cryptopay_async._concurrency import ConcurrencyLimitMiddleware
-from cryptopay_async._error_decoding import ErrorDecodingMiddleware
-from cryptopay_async._middleware import CallNext, Middleware, compose
-from cryptopay_async._retry import RetryMiddleware, RetryPolicy
-from cryptopay_async._signing import CONTENT_TYPE, SigningMiddleware
-from cryptopay_async._transport import TransportEndpoint
+from cryptopay_async._signing import CONTENT_TYPE
 from cryptopay_async._version import __version__
 from cryptopay_async.callbacks._client import ClientCallbacks
-from cryptopay_async.ratelimit import RateLimiter, RateLimitMiddleware
+from cryptopay_async.middleware._admission import AdmissionGate
+from cryptopay_async.middleware._chain import CallNext, Middleware, compose
+from cryptopay_async.middleware._concurrency import ConcurrencyLimitMiddleware
+from cryptopay_async.middleware._error_decoding import ErrorDecodingMiddleware
+from cryptopay_async.middleware._rate_limit import RateLimitMiddleware
+from cryptopay_async.middleware._retry import RetryMiddleware, RetryPolicy
+from cryptopay_async.middleware._signing import SigningMiddleware
+from cryptopay_async.middleware._transport import TransportEndpoint
+from cryptopay_async.ratelimit import RateLimiter
 from cryptopay_async.resources import Resources
 
 USER_AGENT = f"cryptopay-async/{__version__}"
-ADMITTED_PER_SLOT = 4
 
 
 class AsyncCryptopay(Resources):
@@ -78,10 +79,7 @@ class AsyncCryptopay(Resources):
         self._http = http_client
         self._transport = TransportEndpoint(http_client)
         self._concurrency = ConcurrencyLimitMiddleware(max_concurrency)
-        # Calls beyond this many wait before building their request, holding almost
-        # nothing (10,000 queued calls: 12 MB instead of 33 MB); the chains admitted
-        # cover the pool's slots plus attempts waiting for a retry.
-        self._admission = anyio.Semaphore(max_concurrency * ADMITTED_PER_SLOT, fast_acquire=True)
+        self._admission = AdmissionGate(max_concurrency)
         self._signing = SigningMiddleware(key, secret)
         self._rate_limit = None if rate_limiter is None else RateLimitMiddleware(rate_limiter)
         self.retry_policy = attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries)
@@ -121,7 +119,11 @@ class AsyncCryptopay(Resources):
         return self._timeout
 
     def __repr__(self) -> str:
-        return f"AsyncCryptopay(base_url={self.base_url!r}, api_key={self._api_key[:4]!r}...)"
+        # getattr: a debugger or traceback may show a client whose __init__ raised
+        base_url = getattr(self, "base_url", None)
+        key = getattr(self, "_api_key", None)
+        shown = f"{key[:4]!r}..." if isinstance(key, str) else "None"
+        return f"AsyncCryptopay(base_url={base_url!r}, api_key={shown})"
 
     def with_options(
         self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None

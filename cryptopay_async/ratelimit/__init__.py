@@ -6,8 +6,8 @@ import hashlib
 import threading
 
 from cryptopay_async._exceptions import RateLimiterUnavailableError
+from cryptopay_async.middleware._rate_limit import RateLimitMiddleware
 from cryptopay_async.ratelimit._base import RateLimiter
-from cryptopay_async.ratelimit._middleware import RateLimitMiddleware
 from cryptopay_async.ratelimit._redis_bucket import RedisTokenBucket
 from cryptopay_async.ratelimit._token_bucket import TokenBucket
 

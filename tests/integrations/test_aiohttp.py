@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 from aiohttp import web
+from anyio.lowlevel import checkpoint
 
-from cryptopay_async.callbacks import Callback, RedisDeliveryStore
+from cryptopay_async.callbacks import SIGNATURE_HEADER, Callback, RedisDeliveryStore
 from cryptopay_async.integrations.aiohttp import callback_handler
 from examples.aiohttp_app import PAID, make_app
 from tests.integrations.deliveries import (
@@ -54,3 +56,16 @@ async def test_two_workers_with_a_redis_store_handle_a_repeated_event_once(
         )
     assert statuses == [200, 200, 200, 200]
     assert handled == ["status_changed"]
+
+
+@pytest.mark.parametrize("signature", [b"\xff\xfe", b"\xc3\xa9" * 32, b"0" * 64])
+async def test_a_signature_header_of_any_bytes_is_answered_400(signature: bytes) -> None:
+    app = web.Application()
+    app.router.add_post("/callbacks", callback_handler(lambda event: checkpoint(), secret="s"))
+    with serve_aiohttp(app) as url:
+        async with httpx.AsyncClient(base_url=url) as http:
+            answer = await http.post(
+                "/callbacks", content=b"{}", headers={SIGNATURE_HEADER.encode(): signature}
+            )
+    assert answer.status_code == 400
+    assert answer.text == "invalid signature"
