@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from types import EllipsisType, TracebackType
 from typing import Any, Literal, Self
 
@@ -21,7 +22,7 @@ from cryptopay_async.middleware._rate_limit import RateLimitMiddleware
 from cryptopay_async.middleware._retry import RetryMiddleware, RetryPolicy
 from cryptopay_async.middleware._signing import SigningMiddleware
 from cryptopay_async.middleware._transport import TransportEndpoint
-from cryptopay_async.ratelimit import RateLimiter, shared_limiter
+from cryptopay_async.ratelimit import RateLimiter
 from cryptopay_async.resources import Resources
 
 USER_AGENT = f"cryptopay-async/{__version__}"
@@ -52,6 +53,7 @@ class AsyncCryptopay(Resources):
         max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
         retry_policy: RetryPolicy | None = None,
         transport: Literal["httpx", "aiohttp"] = "httpx",
+        redis_url: str | None = None,
     ) -> None:
         key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
         secret = _config.credential(api_secret, "api_secret", _config.ENV_API_SECRET, required=True)
@@ -64,7 +66,9 @@ class AsyncCryptopay(Resources):
         self.base_url = _config.resolve_base_url(environment, base_url)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         if rate_limiter is ...:
-            rate_limiter = shared_limiter(key)
+            rate_limiter = _config.default_limiter(key, redis_url)
+        elif redis_url is not None:
+            raise ValueError("pass either rate_limiter or redis_url, not both")
         self.rate_limiter: RateLimiter | None = rate_limiter
         self._middleware = tuple(middleware)
         self._owns_http_client = http_client is None
@@ -181,6 +185,11 @@ class AsyncCryptopay(Resources):
             await self._http.aclose()
 
     async def __aenter__(self) -> Self:
+        # A limiter with a lifecycle (RedisTokenBucket's connection pool) is entered
+        # here, in the task that enters the client, and left when the client closes.
+        self._exit_stack = AsyncExitStack()
+        if isinstance(self.rate_limiter, AbstractAsyncContextManager):
+            await self._exit_stack.enter_async_context(self.rate_limiter)
         return self
 
     async def __aexit__(
@@ -189,4 +198,7 @@ class AsyncCryptopay(Resources):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        try:
+            await self._exit_stack.aclose()
+        finally:
+            await self.aclose()
