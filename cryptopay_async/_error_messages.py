@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from cryptopay_async._retry import ATTEMPT
+from cryptopay_async._extensions import ATTEMPT
 
 if TYPE_CHECKING:
     from cryptopay_async._exceptions import ErrorDetail

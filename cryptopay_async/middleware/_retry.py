@@ -9,22 +9,17 @@ caller, who can read the object back by its ``custom_id``.
 
 from __future__ import annotations
 
-import logging
 import random
 
 import anyio
 import attrs
 import httpx
 
-from cryptopay_async._headers import parse_retry_after
-from cryptopay_async._middleware import CallNext
-
-logger = logging.getLogger("cryptopay_async")
+from cryptopay_async._extensions import ATTEMPT, retry_after
+from cryptopay_async._logs import logger
+from cryptopay_async.middleware._chain import CallNext
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-ATTEMPT = "cryptopay_async.attempt"
-"""``request.extensions`` key holding the 1-based attempt number."""
 
 # Failures where the request never left this machine: safe to repeat for any method.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -99,16 +94,16 @@ class RetryMiddleware:
                     method, response.status_code
                 ):
                     return response
-                hint = parse_retry_after(response.headers)
+                hint = retry_after(response)
                 if hint is not None and hint > policy.max_retry_after:
                     return response
                 delay = policy.backoff(retry) if hint is None else hint
                 reason = str(response.status_code)
             retry += 1
-            logger.debug(
+            logger.info(
                 "retrying %s %s after %s in %.3fs (retry %d of %d)",
                 method,
-                request.url.path,
+                request.url.raw_path.decode("ascii"),  # percent-encoded: no raw newline
                 reason,
                 delay,
                 retry,

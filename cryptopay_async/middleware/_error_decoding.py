@@ -11,7 +11,7 @@ from cryptopay_async._exceptions import (
     APITimeoutError,
     status_error_from_response,
 )
-from cryptopay_async._middleware import CallNext
+from cryptopay_async.middleware._chain import CallNext
 
 _CONDITIONAL_HEADERS = ("if-none-match", "if-modified-since")
 
