@@ -10,63 +10,26 @@ back by its ``custom_id``.
 The decision never rests on an exception's class alone: a transport library may
 report a disconnect after sending as a connect error (httpx-aiohttp did), so the
 class says *whether* to retry and the ``SENT`` record says whether a POST *may* be.
-``may_have_been_processed`` is the same rule for callers who resolve outcomes.
+The errors' ``maybe_processed`` follows the same record (``_ambiguity``).
 """
 
 from __future__ import annotations
 
-import logging
 import random
 
 import anyio
 import attrs
 import httpx
 
-from cryptopay_async._headers import parse_retry_after
-from cryptopay_async._middleware import CallNext
-
-logger = logging.getLogger("cryptopay_async")
+from cryptopay_async._extensions import ATTEMPT, SENT, may_have_been_sent, retry_after
+from cryptopay_async._logs import logger
+from cryptopay_async.middleware._chain import CallNext
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-ATTEMPT = "cryptopay_async.attempt"
-"""``request.extensions`` key holding the 1-based attempt number."""
-
-SENT = "cryptopay_async.sent"
-"""``request.extensions`` key the transport step sets for every attempt.
-
-``False`` only when it is certain that no byte of the attempt left this machine (the
-connection could not be made, the pool had no connection); ``True`` when the server
-may have received it. Absent (a chain without the SDK's transport step) counts as
-``True``.
-"""
-
-# Failures worth another attempt: the network may behave next time.
+# Failures worth another attempt: the network may behave next time. Whether a POST may
+# be repeated is not read from the class but from the transport step's SENT record.
 _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-# Answers after which the server certainly did not act: refused by the limit, maintenance.
-NOT_PROCESSED_STATUSES = frozenset({429, 503})
-
-
-def may_have_been_sent(request: httpx.Request) -> bool:
-    """Whether the last attempt of ``request`` may have reached the server (see ``SENT``)."""
-    return request.extensions.get(SENT) is not False
-
-
-def may_have_been_processed(
-    request: httpx.Request, outcome: httpx.Response | BaseException
-) -> bool:
-    """Whether the server may have acted on the attempt that ended with ``outcome``.
-
-    ``False`` means certainly not: the attempt never left this machine, or the server
-    answered 429 or 503 (refused before acting), or any other 4xx (rejected). ``True``
-    for 2xx (acted) and for 500, 502, 504 and every failure after sending (a reset, a
-    timeout, a cancellation mid-flight, a truncated answer): the outcome is unknown and
-    must be resolved (read back by ``custom_id``), never guessed by repeating.
-    """
-    if isinstance(outcome, httpx.Response):
-        status = outcome.status_code
-        return status < 400 or (status >= 500 and status not in NOT_PROCESSED_STATUSES)
-    return may_have_been_sent(request)
 
 
 @attrs.frozen
@@ -76,6 +39,9 @@ class RetryPolicy:
     Delays grow ``initial_backoff * 2**n`` up to ``max_backoff``, minus up to ``jitter``
     of themselves at random. A ``Retry-After`` up to ``max_retry_after`` seconds is
     waited exactly; a longer one is not waited out, the error goes to the caller.
+    A create with a ``custom_id`` or a commit that failed ambiguously is settled by
+    reading it back and sending it again at most ``max_retries`` times, and no new
+    attempt starts ``recovery_deadline`` seconds after the call began.
     """
 
     max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
@@ -85,6 +51,7 @@ class RetryPolicy:
         default=0.25, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
     )
     max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    recovery_deadline: float = attrs.field(default=120.0, validator=attrs.validators.ge(0))
     idempotent_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
     unsafe_statuses: frozenset[int] = frozenset({429, 503})
 
@@ -139,16 +106,16 @@ class RetryMiddleware:
                     method, response.status_code
                 ):
                     return response
-                hint = parse_retry_after(response.headers)
+                hint = retry_after(response)
                 if hint is not None and hint > policy.max_retry_after:
                     return response
                 delay = policy.backoff(retry) if hint is None else hint
                 reason = str(response.status_code)
             retry += 1
-            logger.debug(
+            logger.info(
                 "retrying %s %s after %s in %.3fs (retry %d of %d)",
                 method,
-                request.url.path,
+                request.url.raw_path.decode("ascii"),  # percent-encoded: no raw newline
                 reason,
                 delay,
                 retry,
