@@ -81,8 +81,13 @@ class AsyncCryptopay(Resources):
         self._concurrency = ConcurrencyLimitMiddleware(max_concurrency)
         self._admission = AdmissionGate(max_concurrency)
         self._signing = SigningMiddleware(key, secret)
-        self._rate_limit = None if rate_limiter is None else RateLimitMiddleware(rate_limiter)
         self.retry_policy = attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries)
+        self._rate_limit = (
+            None
+            if rate_limiter is None
+            # A 429's pause is capped by the same policy as the retry step's waits.
+            else RateLimitMiddleware(rate_limiter, max_pause=self.retry_policy.max_retry_after)
+        )
         self._setup()
 
     def _setup(self) -> None:
