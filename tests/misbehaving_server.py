@@ -36,8 +36,9 @@ SLOW_LIMIT = 10.0  # seconds a slow answer waits for the client to give up
 class MisbehavingServer:
     """Accepts connections on 127.0.0.1 and treats every request as ``fault`` says."""
 
-    def __init__(self, fault: Fault) -> None:
+    def __init__(self, fault: Fault, *, answer_delay: float = 0.0) -> None:
         self.fault = fault
+        self.answer_delay = answer_delay  # ANSWER waits this long before answering
         self.arrivals: list[tuple[str, str]] = []  # (method, target) of each full request
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -112,6 +113,8 @@ class MisbehavingServer:
                 while not self._stopping.is_set() and conn.recv(1024):
                     pass
         elif fault is Fault.ANSWER:
+            if self.answer_delay:
+                self._stopping.wait(self.answer_delay)
             conn.sendall(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                 b"Content-Length: %d\r\n\r\n%s" % (len(ANSWER_BODY), ANSWER_BODY)

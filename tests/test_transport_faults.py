@@ -37,17 +37,18 @@ FAULTS = [
 
 
 def client_for(url: str, transport: str, **options: Any) -> AsyncCryptopay:
-    return AsyncCryptopay(
-        api_key=API_KEY,
-        api_secret=API_SECRET,
-        base_url=url,
-        rate_limiter=None,
-        transport=transport,  # type: ignore[arg-type]
-        timeout=TIMEOUT,
-        max_retries=RETRIES,
-        retry_policy=RetryPolicy(initial_backoff=0),
+    settings: dict[str, Any] = {
+        "api_key": API_KEY,
+        "api_secret": API_SECRET,
+        "base_url": url,
+        "rate_limiter": None,
+        "transport": transport,
+        "timeout": TIMEOUT,
+        "max_retries": RETRIES,
+        "retry_policy": RetryPolicy(initial_backoff=0),
         **options,
-    )
+    }
+    return AsyncCryptopay(**settings)
 
 
 async def call(client: AsyncCryptopay, method: str) -> Any:

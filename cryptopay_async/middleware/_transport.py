@@ -60,6 +60,31 @@ class _Progress:
         return trusted or self.connect_failed
 
 
+class _Body(httpx.AsyncByteStream):
+    """The request body as one chunk, iterated without an async generator.
+
+    httpx's ``ByteStream`` yields from an async generator; a caller cancelled while the
+    body is being sent leaves it half-run for the garbage collector, which trio reports
+    as a ``ResourceWarning``. A plain iterator has nothing left to finalize.
+    """
+
+    __slots__ = ("_data", "_sent")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._sent = False
+
+    def __aiter__(self) -> _Body:
+        self._sent = False
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._sent:
+            raise StopAsyncIteration
+        self._sent = True
+        return self._data
+
+
 class TransportEndpoint:
     """Sends one attempt with httpx, never following redirects, and logs it at DEBUG.
 
@@ -84,6 +109,8 @@ class TransportEndpoint:
         progress = _Progress(outer)
         request.extensions["trace"] = progress
         request.extensions[SENT] = True
+        if type(request.stream) is httpx.ByteStream and request.content:
+            request.stream = _Body(request.content)
         try:
             response = await self._http.send(request, follow_redirects=False)
         except httpx.RequestError as exc:
