@@ -6,16 +6,27 @@ unusable value) naming the argument, so a bad call never reaches the server.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import attrs
 
 from cryptopay_async._converter import converter, describe_error, to_dict
+
+MAX_AMOUNT_DIGITS = 30
+"""Digits an amount may have before, and after, the decimal point.
+
+Far beyond any payment (10^30 of anything; 18 decimals is the finest crypto unit in
+use) and small enough that ``"1e9999999"`` or ``"0e-999999999"`` is refused before
+``format`` would write it out as megabytes or gigabytes of digits.
+"""
+_MAX_AMOUNT_TEXT = 100
+_MAX_AMOUNT_BITS = 100  # 2**100 has 31 digits: an int this long cannot pass the check above
 
 
 def amount(name: str, value: object) -> str:
@@ -28,32 +39,88 @@ def amount(name: str, value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, Decimal | str | int):
         raise TypeError(f"{name} must be a Decimal, str or int, got {type(value).__name__}")
     if isinstance(value, str):
+        if len(value) > _MAX_AMOUNT_TEXT:
+            raise ValueError(
+                f"{name} is {len(value)} characters long, too long for an amount: {_preview(value)}"
+            )
         try:
             number = Decimal(value)
         except InvalidOperation:
-            raise ValueError(f"{name} is not a decimal number: {value!r}") from None
+            raise ValueError(f"{name} is not a decimal number: {_preview(value)}") from None
         if value != value.strip():
-            raise ValueError(f"{name} has surrounding whitespace: {value!r}")
+            raise ValueError(f"{name} has surrounding whitespace: {_preview(value)}")
+    elif isinstance(value, int) and value.bit_length() > _MAX_AMOUNT_BITS:
+        digits = int(value.bit_length() * math.log10(2)) + 1  # str() of a huge int raises
+        raise ValueError(_out_of_range(name, "the int", f"about {digits}", "before"))
     else:
         number = Decimal(value)
     if not number.is_finite():
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+        raise ValueError(f"{name} must be a finite number, got {_preview(value)}")
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    before, after = max(number.adjusted() + 1, 1), max(-exponent, 0)
+    if before > MAX_AMOUNT_DIGITS:
+        raise ValueError(_out_of_range(name, _preview(value), before, "before"))
+    if after > MAX_AMOUNT_DIGITS:
+        raise ValueError(_out_of_range(name, _preview(value), after, "after"))
     return format(number, "f")
+
+
+def _out_of_range(name: str, shown: str, digits: object, where: str) -> str:
+    return (
+        f"{name} is out of range for an amount: {shown} has {digits} digits "
+        f"{where} the decimal point, at most {MAX_AMOUNT_DIGITS} are allowed on each side"
+    )
+
+
+def _preview(value: object) -> str:
+    """``repr`` of a value cut to 40 characters, so an error message stays one short line."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def text(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    return _encodable(name, value)
+
+
+def _encodable(name: str, value: str) -> str:
+    """Refuse lone surrogates (``"\\udcff"``, e.g. from ``os.fsdecode``): no UTF-8 for them."""
+    try:
+        value.encode()
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{name} is not valid Unicode text: {value[exc.start : exc.end]!r} at "
+            f"position {exc.start} cannot be encoded as UTF-8"
+        ) from None
     return value
 
 
+_DOT_SEGMENTS = frozenset({".", ".."})
+
+
 def identifier(name: str, value: object) -> str:
-    """A non-empty id or custom id (used in paths, where empty would change the route)."""
+    """An id or custom id that can stand as one path segment of its endpoint.
+
+    Empty would change the route; ``.`` and ``..`` are refused rather than encoded.
+    httpx sends ``%2E%2E`` untouched (it only removes literal dot segments), but RFC 3986
+    §6.2.2.2 makes ``%2E`` equivalent to ``.``: a proxy or server that normalizes the path
+    (nginx does, before ``proxy_pass`` with a URI; Rack::Protection does) may still turn
+    ``/api/accounts/%2E%2E/transactions`` into ``/api/transactions``. Every other
+    character is percent-encoded by ``path_segment`` (``/`` as ``%2F``, which RFC 3986
+    keeps distinct from ``/``), so no other id can leave its endpoint.
+    """
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, got {type(value).__name__}")
     if not value:
         raise ValueError(f"{name} must not be empty")
-    return value
+    if value in _DOT_SEGMENTS:
+        raise ValueError(
+            f"{name} must not be {value!r}: in a URL path it names the parent or the same "
+            "folder, so the request would reach another endpoint"
+        )
+    return _encodable(name, value)
 
 
 def boolean(name: str, value: object) -> bool:
@@ -97,6 +164,8 @@ def string_map(name: str, value: object) -> dict[str, str]:
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
             raise TypeError(f"{name} must map str to str, found {key!r}: {item!r}")
+        _encodable(f"{name}[{key!r}]", item)
+        _encodable(f"{name} key {key!r}", key)
     return dict(value)
 
 
@@ -131,9 +200,55 @@ def nested_list(name: str, value: object, cls: type[Any]) -> list[Any]:
     return [nested(f"{name}[{index}]", item, cls) for index, item in enumerate(value)]
 
 
+MAX_URL_ARGUMENT = 2048
+"""Longest percent-encoded id or filter value put in a URL.
+
+Servers refuse request lines over 8 KB (nginx and Apache defaults) and httpx raises its own
+``InvalidURL`` beyond 64 KB; 2 KB per argument keeps every operation's line below both.
+"""
+
+
 def path_segment(value: str) -> str:
     """RFC 3986 percent-encoding of one path segment (``/``, space, ``?``, ``%``, non-ASCII)."""
     return quote(value, safe="")
+
+
+def path_parameter(name: str, value: object) -> str:
+    """A checked id as the one percent-encoded path segment it becomes."""
+    return _fits_url(name, path_segment(identifier(name, value)))
+
+
+def _fits_url(name: str, encoded: str) -> str:
+    if len(encoded) > MAX_URL_ARGUMENT:
+        raise ValueError(
+            f"{name} is too long for a URL: {len(encoded)} characters once percent-encoded, "
+            f"at most {MAX_URL_ARGUMENT}"
+        )
+    return encoded
+
+
+def request_path(value: object) -> str:
+    """A caller's already-encoded ``/api/...`` path that httpx will send unchanged.
+
+    httpx drops ``#...``, resolves ``.`` and ``..`` segments and refuses control
+    characters; each would send the request somewhere other than the path given (or
+    fail untyped), so they are refused here, the same way ids are.
+    """
+    path = text("path", value)
+    if not path.startswith("/"):
+        raise ValueError(f"path must start with '/', got {_preview(path)}")
+    for segment in path.partition("?")[0].split("/"):
+        if unquote(segment) in _DOT_SEGMENTS:
+            raise ValueError(
+                f"path must not have a {segment!r} segment: httpx would resolve it and "
+                f"send the request elsewhere, got {_preview(path)}"
+            )
+    if "#" in path or not path.isprintable() or " " in path:
+        raise ValueError(
+            f"path must be percent-encoded, without '#', spaces or control characters, "
+            f"got {_preview(path)}"
+        )
+    return path
 
 
 def query_string(params: Mapping[str, object]) -> str:
@@ -148,5 +263,6 @@ def query_string(params: Mapping[str, object]) -> str:
             encoded = value
         else:
             raise TypeError(f"query parameter {key} has unsupported type {type(value).__name__}")
-        parts.append(f"{quote(key, safe='')}={quote(encoded, safe='')}")
+        _encodable(key, encoded)
+        parts.append(f"{quote(key, safe='')}={_fits_url(key, quote(encoded, safe=''))}")
     return "&".join(parts)

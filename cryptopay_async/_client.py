@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from types import EllipsisType, TracebackType
 from typing import Any, Literal, Self
 
-import anyio
 import attrs
 import httpx
 
 from cryptopay_async import _config, _json
-from cryptopay_async._concurrency import ConcurrencyLimitMiddleware
-from cryptopay_async._error_decoding import ErrorDecodingMiddleware
-from cryptopay_async._middleware import CallNext, Middleware, compose
-from cryptopay_async._retry import RetryMiddleware, RetryPolicy
-from cryptopay_async._signing import CONTENT_TYPE, SigningMiddleware
-from cryptopay_async._transport import TransportEndpoint
+from cryptopay_async._signing import CONTENT_TYPE
 from cryptopay_async._version import __version__
 from cryptopay_async.callbacks._client import ClientCallbacks
-from cryptopay_async.ratelimit import RateLimiter, RateLimitMiddleware, shared_limiter
+from cryptopay_async.middleware._admission import AdmissionGate
+from cryptopay_async.middleware._chain import CallNext, Middleware, compose
+from cryptopay_async.middleware._concurrency import ConcurrencyLimitMiddleware
+from cryptopay_async.middleware._error_decoding import ErrorDecodingMiddleware
+from cryptopay_async.middleware._rate_limit import RateLimitMiddleware
+from cryptopay_async.middleware._retry import RetryMiddleware, RetryPolicy
+from cryptopay_async.middleware._signing import SigningMiddleware
+from cryptopay_async.middleware._transport import TransportEndpoint
+from cryptopay_async.ratelimit import RateLimiter
 from cryptopay_async.resources import Resources
 
 USER_AGENT = f"cryptopay-async/{__version__}"
-ADMITTED_PER_SLOT = 4
 
 
 class AsyncCryptopay(Resources):
@@ -51,6 +53,7 @@ class AsyncCryptopay(Resources):
         max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
         retry_policy: RetryPolicy | None = None,
         transport: Literal["httpx", "aiohttp"] = "httpx",
+        redis_url: str | None = None,
     ) -> None:
         key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
         secret = _config.credential(api_secret, "api_secret", _config.ENV_API_SECRET, required=True)
@@ -63,7 +66,9 @@ class AsyncCryptopay(Resources):
         self.base_url = _config.resolve_base_url(environment, base_url)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         if rate_limiter is ...:
-            rate_limiter = shared_limiter(key)
+            rate_limiter = _config.default_limiter(key, redis_url)
+        elif redis_url is not None:
+            raise ValueError("pass either rate_limiter or redis_url, not both")
         self.rate_limiter: RateLimiter | None = rate_limiter
         self._middleware = tuple(middleware)
         self._owns_http_client = http_client is None
@@ -74,10 +79,7 @@ class AsyncCryptopay(Resources):
         self._http = http_client
         self._transport = TransportEndpoint(http_client)
         self._concurrency = ConcurrencyLimitMiddleware(max_concurrency)
-        # Calls beyond this many wait before building their request, holding almost
-        # nothing (10,000 queued calls: 12 MB instead of 33 MB); the chains admitted
-        # cover the pool's slots plus attempts waiting for a retry.
-        self._admission = anyio.Semaphore(max_concurrency * ADMITTED_PER_SLOT, fast_acquire=True)
+        self._admission = AdmissionGate(max_concurrency)
         self._signing = SigningMiddleware(key, secret)
         self._rate_limit = None if rate_limiter is None else RateLimitMiddleware(rate_limiter)
         self.retry_policy = attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries)
@@ -117,7 +119,11 @@ class AsyncCryptopay(Resources):
         return self._timeout
 
     def __repr__(self) -> str:
-        return f"AsyncCryptopay(base_url={self.base_url!r}, api_key={self._api_key[:4]!r}...)"
+        # getattr: a debugger or traceback may show a client whose __init__ raised
+        base_url = getattr(self, "base_url", None)
+        key = getattr(self, "_api_key", None)
+        shown = f"{key[:4]!r}..." if isinstance(key, str) else "None"
+        return f"AsyncCryptopay(base_url={base_url!r}, api_key={shown})"
 
     def with_options(
         self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
@@ -151,13 +157,13 @@ class AsyncCryptopay(Resources):
         An escape hatch for endpoints this release does not model. ``path`` is the
         already-encoded path (``/api/...``); ``None`` is returned for 204 No Content.
         """
-        from cryptopay_async._arguments import query_string
+        from cryptopay_async._arguments import query_string, request_path
 
-        if not path.startswith("/"):
-            raise ValueError(f"path must start with '/', got {path!r}")
+        path = request_path(path)
         qs = query_string(params or {})
         body = None if json is None else _json.dumps(json)
-        response = await self._send(method.upper(), f"{path}?{qs}" if qs else path, body)
+        separator = "&" if "?" in path else "?"
+        response = await self._send(method.upper(), f"{path}{separator}{qs}" if qs else path, body)
         if response.status_code == 204 or not response.content:
             return None
         return _json.loads(response.content)
@@ -179,6 +185,11 @@ class AsyncCryptopay(Resources):
             await self._http.aclose()
 
     async def __aenter__(self) -> Self:
+        # A limiter with a lifecycle (RedisTokenBucket's connection pool) is entered
+        # here, in the task that enters the client, and left when the client closes.
+        self._exit_stack = AsyncExitStack()
+        if isinstance(self.rate_limiter, AbstractAsyncContextManager):
+            await self._exit_stack.enter_async_context(self.rate_limiter)
         return self
 
     async def __aexit__(
@@ -187,4 +198,7 @@ class AsyncCryptopay(Resources):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        try:
+            await self._exit_stack.aclose()
+        finally:
+            await self.aclose()

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 import cattrs
 import httpx
 
+from cryptopay_async import _error_messages as say
 from cryptopay_async import _json
 from cryptopay_async._converter import describe_error, structure
 from cryptopay_async._exceptions import APIResponseValidationError
@@ -16,7 +17,7 @@ T = TypeVar("T")
 
 def envelope(response: httpx.Response) -> dict[str, Any]:
     """The decoded JSON object of a success answer, or ``APIResponseValidationError``."""
-    where = f"{response.request.method} {response.request.url.path}"
+    where = say.where(response.request)
     if response.status_code == 204:
         raise APIResponseValidationError(
             f"{where} answered 204 No Content where a body was expected", response=response
@@ -41,10 +42,10 @@ def decode(response: httpx.Response, data: Any, tp: Any, name: str) -> Any:
     """Structure ``data`` as ``tp``; a mismatch names the model and the field."""
     try:
         return structure(data, tp)
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        # AttributeError: cattrs calls .items() on whatever stands where a dict belongs
         reasons = describe_error(exc, path="data")
         raise APIResponseValidationError(
-            f"could not decode {name} from {response.request.method} "
-            f"{response.request.url.path}: {reasons}",
+            f"could not decode {name} from {say.where(response.request)}: {reasons}",
             response=response,
         ) from exc

@@ -7,11 +7,13 @@ import httpx
 import pytest
 
 from cryptopay_async import NotFoundError
-from cryptopay_async._signing import SigningMiddleware, http_date, sign, string_to_sign
+from cryptopay_async._signing import http_date, sign, string_to_sign
+from cryptopay_async.middleware import SigningMiddleware
 from tests.support import (
     API_KEY,
     API_SECRET,
     API_SPEC,
+    FIXTURES,
     Recorder,
     json_response,
     recorded_client,
@@ -90,9 +92,7 @@ async def test_body_bytes_are_hashed_and_sent_identically() -> None:
     recorder = Recorder(
         lambda r: json_response(
             201,
-            json.loads(
-                (API_SPEC.parent / "fixtures/responses-2023/invoices/create.json").read_text()
-            ),
+            json.loads((FIXTURES / "responses-2023/invoices/create.json").read_text()),
         )
     )
     async with recorded_client(recorder) as client:

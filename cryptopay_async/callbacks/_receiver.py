@@ -10,7 +10,7 @@ import attrs
 
 from cryptopay_async._config import ENV_CALLBACK_SECRET
 from cryptopay_async._exceptions import SignatureVerificationError
-from cryptopay_async.callbacks._dedupe import Deduplicator
+from cryptopay_async.callbacks._dedupe import Deduplicator, DeliveryStore
 from cryptopay_async.callbacks._events import Callback
 from cryptopay_async.callbacks._verify import CallbackPayloadError, verify
 
@@ -49,6 +49,8 @@ class CallbackReceiver:
     calling ``handler``, 500 when ``handler`` raised (the event is forgotten so the next
     delivery runs it again). ``secret`` is a string, a callable returning one (read at
     each request, e.g. from your client), or None for ``CRYPTOPAY_CALLBACK_SECRET``.
+    ``store`` (e.g. ``RedisDeliveryStore``) is where processed events are remembered,
+    a shorthand for ``deduplicator=Deduplicator(store)``.
     """
 
     def __init__(
@@ -57,10 +59,13 @@ class CallbackReceiver:
         *,
         secret: SecretSource = None,
         deduplicator: Deduplicator | None = None,
+        store: DeliveryStore | None = None,
     ) -> None:
+        if deduplicator is not None and store is not None:
+            raise ValueError("pass either deduplicator or store, not both")
         self.handler = handler
         self._secret = secret
-        self.deduplicator = deduplicator if deduplicator is not None else Deduplicator()
+        self.deduplicator = deduplicator if deduplicator is not None else Deduplicator(store)
 
     async def receive(self, body: bytes, signature: str | None) -> Outcome:
         try:

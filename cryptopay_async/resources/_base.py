@@ -6,20 +6,25 @@ description into ``_generated.py``); their methods only hand their arguments ove
 
 from __future__ import annotations
 
-import types
+import re
+import typing
 import warnings
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
 from cryptopay_async import _arguments as arg
-from cryptopay_async import _json
-from cryptopay_async._pagination import AsyncPager, Page
+from cryptopay_async import _error_messages as say
+from cryptopay_async import _exactly_once, _json
+from cryptopay_async._exceptions import APIResponseValidationError
+from cryptopay_async._pagination import AsyncPager, Page, stalled
 from cryptopay_async._response import decode, envelope
 
 if TYPE_CHECKING:
     from cryptopay_async._client import AsyncCryptopay
+
+T = TypeVar("T")
 
 
 @attrs.frozen
@@ -31,25 +36,49 @@ class Param:
     required: bool = False
 
 
+def type_name(tp: Any) -> str:
+    """``Invoice``, ``list[Coin]``, ``dict[str, Rate]``: a type as error messages name it."""
+    args = typing.get_args(tp)
+    if not args:
+        return str(getattr(tp, "__name__", tp))
+    origin = typing.get_origin(tp)
+    return f"{origin.__name__}[{', '.join(type_name(a) for a in args)}]"
+
+
 @attrs.frozen
-class Operation:
-    """One API operation as data: ``invoices.create`` is ``POST /api/invoices`` → ``Invoice``."""
+class Operation(Generic[T]):
+    """One API operation as data: ``invoices.create`` is ``POST /api/invoices`` → ``Invoice``.
+
+    ``result`` is always the type of the answer's ``data``: ``Invoice`` for a single
+    object, ``list[Coin]`` for a plain list, ``list[Invoice]`` for each page of a
+    ``paginated`` list. ``T`` is that type, so a method returns what ``_call`` returns.
+    """
 
     name: str
     method: str
     path: str
-    path_params: tuple[str, ...]
-    query: tuple[Param, ...]
-    body: tuple[Param, ...] | None
     result: Any
-    result_name: str
+    query: tuple[Param, ...] = ()
+    body: tuple[Param, ...] | None = None
+    """``None``: no body at all; ``()``: an empty JSON object."""
+    paginated: bool = False
     exactly_one: tuple[str, ...] = ()
     deprecated: bool = False
+    path_params: tuple[str, ...] = attrs.field(init=False)
+    result_name: str = attrs.field(init=False)
+
+    @path_params.default
+    def _path_params_from_path(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"\{(\w+)\}", self.path))
+
+    @result_name.default
+    def _result_name(self) -> str:
+        return type_name(self.result)
 
     def target(self, path_args: tuple[str, ...], values: Mapping[str, Any]) -> str:
         """Path with percent-encoded parameters, plus ``?query`` when any filter is set."""
         segments = {
-            name: arg.path_segment(arg.identifier(name, value))
+            name: arg.path_parameter(name, value)
             for name, value in zip(self.path_params, path_args, strict=True)
         }
         path = self.path.format(**segments) if segments else self.path
@@ -88,8 +117,8 @@ class Resource:
         self._client = client
 
     async def _call(
-        self, op: Operation, path_args: tuple[str, ...], values: Mapping[str, Any]
-    ) -> Any:
+        self, op: Operation[T], path_args: tuple[str, ...], values: Mapping[str, Any]
+    ) -> T:
         if op.deprecated:
             warnings.warn(
                 f"{op.name} is deprecated: the newer official SDKs dropped it and the "
@@ -99,31 +128,51 @@ class Resource:
             )
         target = op.target(path_args, values)
         body = op.body_bytes(values)
-        response = await self._client._send(op.method, target, body)
-        return decode(response, envelope(response)["data"], op.result, op.result_name)
+
+        async def send() -> T:
+            response = await self._client._send(op.method, target, body)
+            if response.status_code == 204:
+                # public-api.md §5: 204 returns None. No endpoint is known to answer it
+                # (cryptopay-api.md), so the methods keep the documented model as their type.
+                return None  # type: ignore[return-value]
+            result: T = decode(response, envelope(response)["data"], op.result, op.result_name)
+            return result
+
+        if op.name in _exactly_once.HANDLED:  # creates with custom_id, commits
+            settled: T = await _exactly_once.run(self._client, op.name, path_args, values, send)
+            return settled
+        return await send()
 
     def _paginate(
-        self, op: Operation, path_args: tuple[str, ...], values: Mapping[str, Any]
-    ) -> AsyncPager[Any]:
+        self, op: Operation[list[T]], path_args: tuple[str, ...], values: Mapping[str, Any]
+    ) -> AsyncPager[T]:
         target = op.target(path_args, values)
         separator = "&" if "?" in target else "?"
-        item_name = op.result_name
-        items_type = types.GenericAlias(list, (op.result,))
 
-        async def fetch(cursor: str | None) -> Page[Any]:
+        async def fetch(cursor: str | None, followed: Collection[str]) -> Page[T]:
             url = target
             if cursor is not None:
                 url += f"{separator}starting_after={arg.path_segment(cursor)}"
             response = await self._client._send("GET", url, None)
+            if response.status_code == 204:  # no content: no items, and nothing after them
+                return Page(data=[], has_more=False, total=None, fetch=fetch)
             body = envelope(response)
-            items = decode(response, body["data"], items_type, f"list of {item_name}")
+            items: list[T] = decode(response, body["data"], op.result, op.result_name)
             meta = body.get("meta")
             if not isinstance(meta, dict):
                 meta = {}
             total = meta.get("total")
+            has_more = meta.get("has_more") is True
+            problem = stalled(items, has_more, followed)
+            if problem is not None:
+                raise APIResponseValidationError(
+                    f"{say.where(response.request)} answered a page that {problem}: "
+                    "stopped rather than loop over it",
+                    response=response,
+                )
             return Page(
                 data=items,
-                has_more=meta.get("has_more") is True,
+                has_more=has_more,
                 total=total if isinstance(total, int) and not isinstance(total, bool) else None,
                 fetch=fetch,
             )

@@ -24,7 +24,7 @@ import anyio
 import anyio.abc
 import attrs
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
@@ -128,7 +128,10 @@ class _ApiEndpoint:
         side.counters.requests_seen += 1
         if faults.latency:
             await anyio.sleep(faults.latency)
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:  # the client gave up while sending: nobody to answer
+            return Response(status_code=400)
         scope = request.scope
         try:
             target = scope["raw_path"].decode("latin-1")

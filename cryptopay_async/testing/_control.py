@@ -141,7 +141,7 @@ def control_routes(controls: Controls, access: ControlAccess) -> list[BaseRoute]
         async def endpoint(request: Request) -> Response:
             try:
                 access.check(request)
-                body = json_object(await request.body())
+                body = json_object(await request.body())  # ClientDisconnect: unanswerable
                 raw_id = request.path_params.get("id", "")
                 object_id = unquote(text(raw_id.encode("latin-1")))
                 result = handler(controls, object_id, body)

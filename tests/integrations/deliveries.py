@@ -48,3 +48,9 @@ async def exercise_shop(base_url: str, callback_path: str) -> tuple[list[int], s
             (await deliver(http, callback_path, b'{"type":"Invoice"')).status_code,
         ]
     return statuses, json.loads(body)["data"]["custom_id"]
+
+
+async def deliver_to_each(urls: list[str], path: str, body: bytes) -> list[int]:
+    """Deliver ``body`` to each worker's ``path`` in turn (repeats landing on other workers)."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        return [(await deliver(http, url + path, body)).status_code for url in urls]

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
 
-from cryptopay_async.callbacks import Callback
-from cryptopay_async.integrations.fastapi import verified_callback
+from cryptopay_async.callbacks import Callback, RedisDeliveryStore
+from cryptopay_async.integrations.fastapi import callback_router, verified_callback
 from examples import fastapi_app
-from tests.integrations.deliveries import completed_invoice_callback, deliver
+from tests.integrations.deliveries import completed_invoice_callback, deliver, deliver_to_each
 from tests.integrations.deliveries import exercise_shop as run_shop
 from tests.support import CALLBACK_SECRET, serve_asgi
 
@@ -45,3 +46,38 @@ async def test_dependency_hands_over_the_typed_event_or_answers_400() -> None:
     assert good.json() == {"type": "Invoice", "event": "status_changed"}
     assert (bad.status_code, bad.json()) == (400, {"detail": "invalid signature"})
     assert (malformed.status_code, malformed.json()) == (400, {"detail": "malformed callback"})
+
+
+# The apps are built here, so their stores' pools belong to this test's event loop
+# kind; uvicorn serves them with asyncio.
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_two_workers_with_a_redis_store_handle_a_repeated_event_once(
+    redis_url: str,
+) -> None:
+    handled: list[str] = []
+    prefix = f"test:{uuid.uuid4().hex}:"
+
+    def worker() -> FastAPI:
+        async def on_callback(event: Callback) -> None:
+            handled.append(str(event.event))
+
+        app = FastAPI()
+        app.include_router(
+            callback_router(
+                on_callback,
+                secret=CALLBACK_SECRET,
+                store=RedisDeliveryStore(redis_url, prefix=prefix),  # the one argument
+            )
+        )
+        return app
+
+    body = completed_invoice_callback()
+    with (
+        serve_asgi(worker(), lifespan="on") as first,
+        serve_asgi(worker(), lifespan="on") as second,
+    ):
+        statuses = await deliver_to_each(
+            [first, second, first, second], "/cryptopay/callbacks", body
+        )
+    assert statuses == [200, 200, 200, 200]
+    assert handled == ["status_changed"]

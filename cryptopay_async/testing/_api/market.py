@@ -22,13 +22,17 @@ RISK_CURRENCIES = ["BTC", "LTC", "XRP", "ETH", "BCH"]  # in the order of the rec
 
 @functools.cache
 def _data(name: str) -> Any:
+    """A recorded answer from ``data/`` (the shared fixtures, verbatim; tests read them too)."""
     text = resources.files("cryptopay_async.testing").joinpath(f"data/{name}").read_text()
     return json.loads(text)
 
 
 def starting_accounts() -> dict[str, JSON]:
     """The sandbox accounts, funded so payouts and transfers can be tried."""
-    accounts = {a["currency"]: dict(a) for a in copy.deepcopy(_data("accounts_list.json")["data"])}
+    accounts = {
+        a["currency"]: dict(a)
+        for a in copy.deepcopy(_data("responses-2023/accounts/list.json")["data"])
+    }
     for currency, balance in {"EUR": "100000.0", "BTC": "10.0", "USDT": "100000.0"}.items():
         accounts[currency]["balance"] = balance
     return accounts
@@ -38,9 +42,11 @@ class Market:
     """What Cryptopay quotes: pairs and rates, coins with their networks and precision."""
 
     def __init__(self) -> None:
-        self.rates: dict[str, JSON] = _data("rates_all.json")["data"]
-        self.coins: list[JSON] = _data("coins_list.json")["data"]
-        self.network_fees: list[JSON] = _data("coin_withdrawals_list_network_fees.json")["data"]
+        self.rates: dict[str, JSON] = _data("responses-2023/rates/all.json")["data"]
+        self.coins: list[JSON] = _data("responses-2023/coins/list.json")["data"]
+        self.network_fees: list[JSON] = _data(
+            "responses-2023/coin_withdrawals/list_network_fees.json"
+        )["data"]
         self.precision = {coin["currency"]: coin["networks"][0]["precision"] for coin in self.coins}
         self.default_network = {
             coin["currency"]: coin["networks"][0]["network"] for coin in self.coins

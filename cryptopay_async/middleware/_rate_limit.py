@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from typing import TYPE_CHECKING
+
 import httpx
 
-from cryptopay_async._headers import parse_retry_after
-from cryptopay_async._middleware import CallNext
-from cryptopay_async.ratelimit._base import RateLimiter
+from cryptopay_async._extensions import LIMITER_WAIT, retry_after
+from cryptopay_async._logs import logger
+from cryptopay_async.middleware._chain import CallNext
+
+if TYPE_CHECKING:  # the limiters import this package for their step; no cycle at run time
+    from cryptopay_async.ratelimit._base import RateLimiter
+
+NOTABLE_WAIT = 1.0  # waits at least this long are logged at INFO
 
 
 class RateLimitMiddleware:
@@ -27,13 +35,19 @@ class RateLimitMiddleware:
         self._consecutive_429 = 0
 
     async def __call__(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:
+        started = time.perf_counter()
         await self.limiter.acquire()
+        waited = time.perf_counter() - started
+        request.extensions[LIMITER_WAIT] = waited
+        if waited >= NOTABLE_WAIT:
+            logger.info("%s waited %.1fs for the rate limiter", request.method, waited)
         response = await call_next(request)
         if response.status_code == 429:
-            hint = parse_retry_after(response.headers)
+            hint = retry_after(response)
             if hint is None:
                 hint = min(self.max_pause, self.initial_pause * 2.0**self._consecutive_429)
             self._consecutive_429 += 1
+            logger.info("429 from the server: every caller of this limiter pauses %.1fs", hint)
             self.limiter.pause(hint)
         else:
             self._consecutive_429 = 0

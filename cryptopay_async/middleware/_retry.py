@@ -9,22 +9,17 @@ caller, who can read the object back by its ``custom_id``.
 
 from __future__ import annotations
 
-import logging
 import random
 
 import anyio
 import attrs
 import httpx
 
-from cryptopay_async._headers import parse_retry_after
-from cryptopay_async._middleware import CallNext
-
-logger = logging.getLogger("cryptopay_async")
+from cryptopay_async._extensions import ATTEMPT, retry_after
+from cryptopay_async._logs import logger
+from cryptopay_async.middleware._chain import CallNext
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-ATTEMPT = "cryptopay_async.attempt"
-"""``request.extensions`` key holding the 1-based attempt number."""
 
 # Failures where the request never left this machine: safe to repeat for any method.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -39,6 +34,9 @@ class RetryPolicy:
     Delays grow ``initial_backoff * 2**n`` up to ``max_backoff``, minus up to ``jitter``
     of themselves at random. A ``Retry-After`` up to ``max_retry_after`` seconds is
     waited exactly; a longer one is not waited out, the error goes to the caller.
+    A create with a ``custom_id`` or a commit that failed ambiguously is settled by
+    reading it back and sending it again at most ``max_retries`` times, and no new
+    attempt starts ``recovery_deadline`` seconds after the call began.
     """
 
     max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
@@ -48,6 +46,7 @@ class RetryPolicy:
         default=0.25, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
     )
     max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    recovery_deadline: float = attrs.field(default=120.0, validator=attrs.validators.ge(0))
     idempotent_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
     unsafe_statuses: frozenset[int] = frozenset({429, 503})
 
@@ -95,16 +94,16 @@ class RetryMiddleware:
                     method, response.status_code
                 ):
                     return response
-                hint = parse_retry_after(response.headers)
+                hint = retry_after(response)
                 if hint is not None and hint > policy.max_retry_after:
                     return response
                 delay = policy.backoff(retry) if hint is None else hint
                 reason = str(response.status_code)
             retry += 1
-            logger.debug(
+            logger.info(
                 "retrying %s %s after %s in %.3fs (retry %d of %d)",
                 method,
-                request.url.path,
+                request.url.raw_path.decode("ascii"),  # percent-encoded: no raw newline
                 reason,
                 delay,
                 retry,
