@@ -79,6 +79,14 @@ def text(raw: bytes) -> str:
         raise bad_request("the request target is not UTF-8") from None
 
 
+async def read_body(request: Request) -> bytes | None:
+    """The body, or ``None`` when the client went away while sending it."""
+    try:
+        return await request.body()
+    except ClientDisconnect:
+        return None
+
+
 def json_object(body: bytes) -> JSON:
     """The request body; numbers become ``Decimal`` so an amount sent as 0.1 stays exact."""
     if not body:
@@ -128,9 +136,8 @@ class _ApiEndpoint:
         side.counters.requests_seen += 1
         if faults.latency:
             await anyio.sleep(faults.latency)
-        try:
-            body = await request.body()
-        except ClientDisconnect:  # the client gave up while sending: nobody to answer
+        body = await read_body(request)
+        if body is None:
             return Response(status_code=400)
         scope = request.scope
         try:

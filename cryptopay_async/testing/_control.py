@@ -22,7 +22,14 @@ from starlette.routing import BaseRoute, Route
 
 from cryptopay_async.testing._api import JSON, ApiError, LedgerEntry
 from cryptopay_async.testing._api.fields import decimal_of, money, timestamp
-from cryptopay_async.testing._app import compact_json, error_body, json_object, json_response, text
+from cryptopay_async.testing._app import (
+    compact_json,
+    error_body,
+    json_object,
+    json_response,
+    read_body,
+    text,
+)
 from cryptopay_async.testing._faults import RATES, SECONDS, Faults
 
 TOKEN_HEADER = "x-emulator-token"
@@ -141,7 +148,10 @@ def control_routes(controls: Controls, access: ControlAccess) -> list[BaseRoute]
         async def endpoint(request: Request) -> Response:
             try:
                 access.check(request)
-                body = json_object(await request.body())  # ClientDisconnect: unanswerable
+                raw = await read_body(request)
+                if raw is None:
+                    return Response(status_code=400)
+                body = json_object(raw)
                 raw_id = request.path_params.get("id", "")
                 object_id = unquote(text(raw_id.encode("latin-1")))
                 result = handler(controls, object_id, body)
