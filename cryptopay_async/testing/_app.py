@@ -24,6 +24,7 @@ import anyio
 import anyio.abc
 import attrs
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -229,5 +230,15 @@ def build_app(
             yield
             tg.cancel_scope.cancel()
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """Starlette's own 404 and 405 (control paths only), in the API's error shape."""
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        code = {404: "not_found", 405: "method_not_allowed"}.get(status, "error")
+        error = ApiError(status, code, code.replace("_", " "))
+        return json_response(status, error_body(error))
+
     routes: list[BaseRoute] = [Mount("/_emulator", routes=list(control)), *api_routes(side)]
-    return _RawPathRouting(Starlette(routes=routes, lifespan=lifespan))
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
+    )
+    return _RawPathRouting(app)

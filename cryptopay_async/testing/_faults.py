@@ -40,7 +40,7 @@ class Faults:
     seed: int | None = None
     delay_rate: float = attrs.field(default=0.0, converter=float, validator=_probability)
     delay_seconds: float = attrs.field(default=0.0, converter=float, validator=_seconds)
-    _random: random.Random = attrs.field(init=False, factory=random.Random)
+    _random: random.Random = attrs.field(init=False, factory=random.Random, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._random.seed(self.seed)
