@@ -56,7 +56,7 @@ def create(store: Store, p: JSON, q: JSON, b: JSON) -> Answer:
     network_fee = market.network_fee(received_currency, level)
     fee = market.amount_in(Decimal(1), charged_currency) if charged_currency in FIAT else Decimal(0)
     if given[0] == "received_amount":
-        received = positive(b, "received_amount")
+        received = market.crypto_amount(positive(b, "received_amount"), received_currency)
         charged = market.amount_in(received * rate + fee, charged_currency)
     else:
         charged = positive(b, given[0])

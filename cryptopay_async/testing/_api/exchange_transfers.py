@@ -28,7 +28,7 @@ def create(store: Store, p: JSON, q: JSON, b: JSON) -> Answer:
         charged = positive(b, "charged_amount")
         received = market.amount_in((charged - fee) / rate, received_currency)
     else:
-        received = positive(b, "received_amount")
+        received = market.amount_in(positive(b, "received_amount"), received_currency)
         charged = market.amount_in(received * rate + fee, charged_currency)
     if received <= 0:
         raise invalid(given[0], "must_be_greater_than", "must be greater than the fee")
