@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import ssl
 from collections.abc import Sequence
 from types import EllipsisType, TracebackType
 from typing import Any, Literal, Self
@@ -10,6 +12,7 @@ import attrs
 import httpx
 
 from cryptopay_async import _config, _json
+from cryptopay_async._proxies import choose_proxy
 from cryptopay_async._signing import CONTENT_TYPE
 from cryptopay_async._version import __version__
 from cryptopay_async.callbacks._client import ClientCallbacks
@@ -52,6 +55,9 @@ class AsyncCryptopay(Resources):
         max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
         retry_policy: RetryPolicy | None = None,
         transport: Literal["httpx", "aiohttp"] = "httpx",
+        proxy: str | httpx.URL | None = None,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        trust_env: bool = True,
     ) -> None:
         key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
         secret = _config.credential(api_secret, "api_secret", _config.ENV_API_SECRET, required=True)
@@ -70,8 +76,15 @@ class AsyncCryptopay(Resources):
         self._owns_http_client = http_client is None
         if http_client is not None and transport != "httpx":
             raise ValueError("pass either http_client or transport='aiohttp', not both")
+        if http_client is not None and (proxy is not None or verify is not True):
+            raise ValueError("with http_client, set proxy and verify on that httpx.AsyncClient")
         if http_client is None:
-            http_client = _config.new_http_client(max_concurrency, transport)
+            http_client = _config.new_http_client(
+                max_concurrency,
+                transport,
+                proxy=choose_proxy(self.base_url, proxy, trust_env=trust_env, transport=transport),
+                ssl_context=_config.tls_context(verify, trust_env),
+            )
         self._http = http_client
         self._transport = TransportEndpoint(http_client)
         self._concurrency = ConcurrencyLimitMiddleware(max_concurrency)
