@@ -46,9 +46,9 @@ def amount(name: str, value: object) -> str:
         try:
             number = Decimal(value)
         except InvalidOperation:
-            raise ValueError(f"{name} is not a decimal number: {value!r}") from None
+            raise ValueError(f"{name} is not a decimal number: {_preview(value)}") from None
         if value != value.strip():
-            raise ValueError(f"{name} has surrounding whitespace: {value!r}")
+            raise ValueError(f"{name} has surrounding whitespace: {_preview(value)}")
     elif isinstance(value, int) and value.bit_length() > _MAX_AMOUNT_BITS:
         digits = int(value.bit_length() * math.log10(2)) + 1  # str() of a huge int raises
         raise ValueError(_out_of_range(name, "the int", f"about {digits}", "before"))

@@ -128,7 +128,11 @@ class AsyncCryptopay(Resources):
         return self._timeout
 
     def __repr__(self) -> str:
-        return f"AsyncCryptopay(base_url={self.base_url!r}, api_key={self._api_key[:4]!r}...)"
+        # getattr: a debugger or traceback may show a client whose __init__ raised
+        base_url = getattr(self, "base_url", None)
+        key = getattr(self, "_api_key", None)
+        shown = f"{key[:4]!r}..." if isinstance(key, str) else "None"
+        return f"AsyncCryptopay(base_url={base_url!r}, api_key={shown})"
 
     def with_options(
         self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None

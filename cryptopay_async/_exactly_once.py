@@ -153,6 +153,8 @@ async def run(
     """Run ``send`` (one attempt of ``operation``) and settle an ambiguous failure."""
     if operation == REMEMBER:
         recalculation = await send()
+        if recalculation is None:  # 204 No Content: nothing to remember
+            return None
         _RECENT[recalculation.id] = recalculation
         while len(_RECENT) > _RECENT_MAX:
             _RECENT.popitem(last=False)

@@ -32,7 +32,6 @@ async def test_raw_request_returns_what_the_body_holds(
         (httpx.Response(200, content=b"<html>proxy</html>"), "not JSON"),
         (httpx.Response(200, content=b""), "not JSON"),
         (json_response(200, [1, 2]), "no 'data' envelope"),
-        (httpx.Response(204), "204 No Content"),
         (json_response(200, {"data": {"id": INVOICE_ID}}), "required field missing"),
         (
             json_response(
@@ -79,3 +78,10 @@ async def test_unknown_fields_and_enum_values_are_tolerated() -> None:
         invoice = await client.invoices.retrieve(INVOICE_ID)
     assert invoice.status == "frozen"
     assert type(invoice.status) is str
+
+
+@pytest.mark.parametrize("data", [[], None, "rates", 42, True, [{"BTCEUR": {}}]])
+async def test_rates_of_the_wrong_shape_are_a_validation_error(data: object) -> None:
+    async with recorded_client(Recorder(lambda r: json_response(200, {"data": data}))) as client:
+        with pytest.raises(APIResponseValidationError, match=r"dict\[str, Rate\]"):
+            await client.rates.all()
