@@ -11,6 +11,8 @@ import attrs
 import httpx
 
 from cryptopay_async import _config, _json
+from cryptopay_async import _error_messages as say
+from cryptopay_async._exceptions import APIResponseValidationError
 from cryptopay_async._signing import CONTENT_TYPE
 from cryptopay_async._version import __version__
 from cryptopay_async.callbacks._client import ClientCallbacks
@@ -166,7 +168,14 @@ class AsyncCryptopay(Resources):
         response = await self._send(method.upper(), f"{path}{separator}{qs}" if qs else path, body)
         if response.status_code == 204 or not response.content:
             return None
-        return _json.loads(response.content)
+        try:
+            return _json.loads(response.content)
+        except ValueError:
+            raise APIResponseValidationError(
+                f"{say.where(response.request)} answered {response.status_code} with a body "
+                f"that is not JSON: {response.content[:80]!r}",
+                response=response,
+            ) from None
 
     async def _send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
         async with self._admission:
