@@ -15,13 +15,25 @@ from cryptopay_async.integrations.fastapi import callback_router, verified_callb
 from examples import fastapi_app
 from tests.integrations.deliveries import completed_invoice_callback, deliver, deliver_to_each
 from tests.integrations.deliveries import exercise_shop as run_shop
+from tests.integrations.paid_orders import ORDERS, pay_every_way, served_emulator
 from tests.support import CALLBACK_SECRET, serve_asgi
 
 VerifiedCallback = Annotated[Callback, Depends(verified_callback(secret=CALLBACK_SECRET))]
 
-pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("cryptopay_env")]
+pytestmark = pytest.mark.anyio
 
 
+async def test_example_app_credits_each_paid_order_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    with (
+        served_emulator(monkeypatch) as (emulator, emulator_url),
+        serve_asgi(fastapi_app.app, lifespan="on") as url,
+    ):
+        await pay_every_way(emulator, emulator_url, url)
+        paid = list(fastapi_app.app.state.paid_orders)
+    assert sorted(paid) == [f"ORDER-{order}" for order in ORDERS]
+
+
+@pytest.mark.usefixtures("cryptopay_env")
 async def test_example_app_handles_each_callback_once_and_refuses_bad_ones() -> None:
     with serve_asgi(fastapi_app.app, lifespan="on") as url:
         statuses, order = await run_shop(url, "/cryptopay/callbacks")
