@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from types import EllipsisType, TracebackType
 from typing import Any, Literal, Self
 
@@ -12,6 +13,8 @@ import attrs
 import httpx
 
 from cryptopay_async import _config, _json
+from cryptopay_async import _error_messages as say
+from cryptopay_async._exceptions import APIResponseValidationError
 from cryptopay_async._proxies import choose_proxy
 from cryptopay_async._signing import CONTENT_TYPE
 from cryptopay_async._version import __version__
@@ -24,7 +27,7 @@ from cryptopay_async.middleware._rate_limit import RateLimitMiddleware
 from cryptopay_async.middleware._retry import RetryMiddleware, RetryPolicy
 from cryptopay_async.middleware._signing import SigningMiddleware
 from cryptopay_async.middleware._transport import TransportEndpoint
-from cryptopay_async.ratelimit import RateLimiter, shared_limiter
+from cryptopay_async.ratelimit import RateLimiter
 from cryptopay_async.resources import Resources
 
 USER_AGENT = f"cryptopay-async/{__version__}"
@@ -58,6 +61,7 @@ class AsyncCryptopay(Resources):
         proxy: str | httpx.URL | None = None,
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         trust_env: bool = True,
+        redis_url: str | None = None,
     ) -> None:
         key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
         secret = _config.credential(api_secret, "api_secret", _config.ENV_API_SECRET, required=True)
@@ -70,7 +74,9 @@ class AsyncCryptopay(Resources):
         self.base_url = _config.resolve_base_url(environment, base_url)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         if rate_limiter is ...:
-            rate_limiter = shared_limiter(key)
+            rate_limiter = _config.default_limiter(key, redis_url)
+        elif redis_url is not None:
+            raise ValueError("pass either rate_limiter or redis_url, not both")
         self.rate_limiter: RateLimiter | None = rate_limiter
         self._middleware = tuple(middleware)
         self._owns_http_client = http_client is None
@@ -166,16 +172,23 @@ class AsyncCryptopay(Resources):
         An escape hatch for endpoints this release does not model. ``path`` is the
         already-encoded path (``/api/...``); ``None`` is returned for 204 No Content.
         """
-        from cryptopay_async._arguments import query_string
+        from cryptopay_async._arguments import query_string, request_path
 
-        if not path.startswith("/"):
-            raise ValueError(f"path must start with '/', got {path!r}")
+        path = request_path(path)
         qs = query_string(params or {})
         body = None if json is None else _json.dumps(json)
-        response = await self._send(method.upper(), f"{path}?{qs}" if qs else path, body)
+        separator = "&" if "?" in path else "?"
+        response = await self._send(method.upper(), f"{path}{separator}{qs}" if qs else path, body)
         if response.status_code == 204 or not response.content:
             return None
-        return _json.loads(response.content)
+        try:
+            return _json.loads(response.content)
+        except ValueError:
+            raise APIResponseValidationError(
+                f"{say.where(response.request)} answered {response.status_code} with a body "
+                f"that is not JSON: {response.content[:80]!r}",
+                response=response,
+            ) from None
 
     async def _send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
         async with self._admission:
@@ -194,6 +207,11 @@ class AsyncCryptopay(Resources):
             await self._http.aclose()
 
     async def __aenter__(self) -> Self:
+        # A limiter with a lifecycle (RedisTokenBucket's connection pool) is entered
+        # here, in the task that enters the client, and left when the client closes.
+        self._exit_stack = AsyncExitStack()
+        if isinstance(self.rate_limiter, AbstractAsyncContextManager):
+            await self._exit_stack.enter_async_context(self.rate_limiter)
         return self
 
     async def __aexit__(
@@ -202,4 +220,7 @@ class AsyncCryptopay(Resources):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        try:
+            await self._exit_stack.aclose()
+        finally:
+            await self.aclose()

@@ -9,6 +9,7 @@ import ssl
 import httpx
 
 from cryptopay_async._proxies import split_credentials
+from cryptopay_async.ratelimit import RateLimiter
 
 ENVIRONMENTS: dict[str, str] = {
     "sandbox": "https://business-sandbox.cryptopay.me",
@@ -20,6 +21,7 @@ ENV_API_SECRET = "CRYPTOPAY_API_SECRET"
 ENV_CALLBACK_SECRET = "CRYPTOPAY_CALLBACK_SECRET"
 ENV_ENVIRONMENT = "CRYPTOPAY_ENVIRONMENT"
 ENV_BASE_URL = "CRYPTOPAY_BASE_URL"
+ENV_REDIS_URL = "CRYPTOPAY_REDIS_URL"
 
 DEFAULT_TIMEOUT = 30.0
 # httpcore scans every pooled connection on each request, so a small pool with a
@@ -65,6 +67,26 @@ def resolve_base_url(environment: str | None, base_url: str | None) -> str:
     if parsed.query or parsed.fragment:
         raise ValueError(f"base_url must not carry a query or fragment, got {url!r}")
     return url.rstrip("/")
+
+
+def default_limiter(api_key: str, redis_url: str | None) -> RateLimiter:
+    """The limiter of a client built without ``rate_limiter=``.
+
+    With ``redis_url`` (or ``CRYPTOPAY_REDIS_URL``) a ``RedisTokenBucket`` named from
+    the key's fingerprint, so every process and machine of a fleet shares the key's
+    limit; otherwise the in-process limiter shared by the clients of this process.
+    """
+    from cryptopay_async.ratelimit import (
+        DEFAULT_MARGIN,
+        RedisTokenBucket,
+        fleet_bucket_name,
+        shared_limiter,
+    )
+
+    url = redis_url if redis_url is not None else os.environ.get(ENV_REDIS_URL)
+    if not url:
+        return shared_limiter(api_key)
+    return RedisTokenBucket(url, name=fleet_bucket_name(api_key), margin=DEFAULT_MARGIN)
 
 
 def new_http_client(

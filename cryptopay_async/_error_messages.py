@@ -176,6 +176,8 @@ def conflict_hint(request: httpx.Request) -> str:
     # Imported here: _ambiguity needs the exception tree, which needs this module.
     from cryptopay_async._ambiguity import custom_id_of, shown
 
+    if request.url.path.endswith("/commit"):
+        return "it was committed before: read it back instead of committing again"
     custom_id = custom_id_of(request)
     if custom_id is None:
         return "the custom_id was used before"

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from tests.redis_server import RedisServer
 
 pytest_plugins = ["cryptopay_async.testing.pytest_plugin"]
 
@@ -34,3 +38,19 @@ def _no_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
         "no_proxy",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the tests' own (see tests/redis_server.py), for the whole session."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url
