@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import ssl
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from types import EllipsisType, TracebackType
@@ -11,6 +13,9 @@ import attrs
 import httpx
 
 from cryptopay_async import _config, _json
+from cryptopay_async import _error_messages as say
+from cryptopay_async._exceptions import APIResponseValidationError
+from cryptopay_async._proxies import choose_proxy
 from cryptopay_async._signing import CONTENT_TYPE
 from cryptopay_async._version import __version__
 from cryptopay_async.callbacks._client import ClientCallbacks
@@ -53,6 +58,9 @@ class AsyncCryptopay(Resources):
         max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
         retry_policy: RetryPolicy | None = None,
         transport: Literal["httpx", "aiohttp"] = "httpx",
+        proxy: str | httpx.URL | None = None,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        trust_env: bool = True,
         redis_url: str | None = None,
     ) -> None:
         key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
@@ -74,8 +82,15 @@ class AsyncCryptopay(Resources):
         self._owns_http_client = http_client is None
         if http_client is not None and transport != "httpx":
             raise ValueError("pass either http_client or transport='aiohttp', not both")
+        if http_client is not None and (proxy is not None or verify is not True):
+            raise ValueError("with http_client, set proxy and verify on that httpx.AsyncClient")
         if http_client is None:
-            http_client = _config.new_http_client(max_concurrency, transport)
+            http_client = _config.new_http_client(
+                max_concurrency,
+                transport,
+                proxy=choose_proxy(self.base_url, proxy, trust_env=trust_env, transport=transport),
+                ssl_context=_config.tls_context(verify, trust_env),
+            )
         self._http = http_client
         self._transport = TransportEndpoint(http_client)
         self._concurrency = ConcurrencyLimitMiddleware(max_concurrency)
@@ -157,16 +172,23 @@ class AsyncCryptopay(Resources):
         An escape hatch for endpoints this release does not model. ``path`` is the
         already-encoded path (``/api/...``); ``None`` is returned for 204 No Content.
         """
-        from cryptopay_async._arguments import query_string
+        from cryptopay_async._arguments import query_string, request_path
 
-        if not path.startswith("/"):
-            raise ValueError(f"path must start with '/', got {path!r}")
+        path = request_path(path)
         qs = query_string(params or {})
         body = None if json is None else _json.dumps(json)
-        response = await self._send(method.upper(), f"{path}?{qs}" if qs else path, body)
+        separator = "&" if "?" in path else "?"
+        response = await self._send(method.upper(), f"{path}{separator}{qs}" if qs else path, body)
         if response.status_code == 204 or not response.content:
             return None
-        return _json.loads(response.content)
+        try:
+            return _json.loads(response.content)
+        except ValueError:
+            raise APIResponseValidationError(
+                f"{say.where(response.request)} answered {response.status_code} with a body "
+                f"that is not JSON: {response.content[:80]!r}",
+                response=response,
+            ) from None
 
     async def _send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
         async with self._admission:

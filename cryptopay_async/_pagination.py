@@ -13,6 +13,9 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 T = TypeVar("T")
+MAX_CURSOR = 200
+"""Longest item id a walk continues from: Cryptopay's are 36-character UUIDs, and a
+longer one would go out in the next request's URL (httpx refuses URLs over 64 KB)."""
 
 FetchPage = Callable[[str | None, Collection[str]], Awaitable["Page[T]"]]
 """Fetches the page that starts after the cursor (None: the first page); the collection
@@ -79,6 +82,8 @@ def stalled(items: list[Any], has_more: bool, followed: Collection[str]) -> str 
     cursor = _cursor(items[-1])
     if cursor in followed:
         return f"ends at {cursor[:60]!r} again (a repeated page) but says has_more"
+    if len(cursor) > MAX_CURSOR:
+        return f"ends at an id of {len(cursor)} characters, too long to continue from"
     return None
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cryptopay_async import APIResponseValidationError, AsyncCryptopay
 from tests.support import FIXTURES, Recorder, json_response, recorded_client
@@ -87,3 +90,36 @@ async def test_no_content_is_an_empty_last_page() -> None:
         page = await client.invoices.list()
         items = [invoice async for invoice in client.invoices.list()]
     assert (page.data, page.has_more, items) == ([], False, [])
+
+
+async def test_an_item_id_too_long_for_the_next_url_stops_the_walk() -> None:
+    huge = [{**A[0], "id": "x" * 70_000}]
+    async with recorded_client(pages((huge, True))) as client:
+        with pytest.raises(APIResponseValidationError, match="70000 characters, too long"):
+            await walk(client)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    answers=st.lists(
+        st.tuples(st.lists(st.sampled_from(range(len(INVOICES))), max_size=4), st.booleans()),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_any_sequence_of_pages_ends_within_one_request_per_distinct_item(
+    answers: list[tuple[list[int], bool]],
+) -> None:
+    server = pages(*(([INVOICES[i] for i in items], more) for items, more in answers))
+
+    async def main() -> str:
+        async with recorded_client(server) as client:
+            try:
+                await walk(client)
+            except APIResponseValidationError as exc:
+                return str(exc)
+        return "completed"
+
+    outcome = anyio.run(main)
+    assert outcome == "completed" or "stopped rather than loop" in outcome
+    assert len(server.requests) <= len(INVOICES) + 1
