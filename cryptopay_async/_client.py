@@ -7,20 +7,25 @@ chain, and ``Resources`` that depend on that sender only.
 
 from __future__ import annotations
 
+import os
+import ssl
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from types import EllipsisType, TracebackType
 from typing import Any, Literal, Self
 
 import httpx
 
 from cryptopay_async import _config, _json, resources
-from cryptopay_async._arguments import query_string
+from cryptopay_async import _error_messages as say
+from cryptopay_async._arguments import query_string, request_path
+from cryptopay_async._exceptions import APIResponseValidationError
 from cryptopay_async._runtime import ChainSender, Runtime
 from cryptopay_async._settings import ClientSettings
 from cryptopay_async.callbacks._client import ClientCallbacks
 from cryptopay_async.middleware._chain import Middleware
 from cryptopay_async.middleware._retry import RetryPolicy
-from cryptopay_async.ratelimit import RateLimiter, shared_limiter
+from cryptopay_async.ratelimit import RateLimiter
 
 
 class AsyncCryptopay:
@@ -61,6 +66,10 @@ class AsyncCryptopay:
         max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
         retry_policy: RetryPolicy | None = None,
         transport: Literal["httpx", "aiohttp"] = "httpx",
+        proxy: str | httpx.URL | None = None,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        trust_env: bool = True,
+        redis_url: str | None = None,
     ) -> None:
         settings = ClientSettings.resolve(
             api_key=api_key,
@@ -74,11 +83,18 @@ class AsyncCryptopay:
             middleware=middleware,
             max_concurrency=max_concurrency,
         )
+        if rate_limiter is ...:
+            rate_limiter = _config.default_limiter(settings.api_key, redis_url)
+        elif redis_url is not None:
+            raise ValueError("pass either rate_limiter or redis_url, not both")
         runtime = Runtime(
             settings,
-            rate_limiter=shared_limiter(settings.api_key) if rate_limiter is ... else rate_limiter,
+            rate_limiter=rate_limiter,
             http_client=http_client,
             transport=transport,
+            proxy=proxy,
+            verify=verify,
+            trust_env=trust_env,
         )
         self._assemble(settings, runtime, owns_runtime=True)
 
@@ -118,7 +134,13 @@ class AsyncCryptopay:
         return self._runtime.rate_limiter
 
     def __repr__(self) -> str:
-        return f"AsyncCryptopay(base_url={self.base_url!r}, api_key={self.api_key[:4]!r}...)"
+        # getattr: a debugger or traceback may show a client whose __init__ raised
+        settings = getattr(self, "_settings", None)
+        if settings is None:
+            return "AsyncCryptopay(base_url=None, api_key=None)"
+        return (
+            f"AsyncCryptopay(base_url={settings.base_url!r}, api_key={settings.api_key[:4]!r}...)"
+        )
 
     def with_options(
         self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
@@ -145,14 +167,22 @@ class AsyncCryptopay:
         An escape hatch for endpoints this release does not model. ``path`` is the
         already-encoded path (``/api/...``); ``None`` is returned for 204 No Content.
         """
-        if not path.startswith("/"):
-            raise ValueError(f"path must start with '/', got {path!r}")
+        path = request_path(path)
         qs = query_string(params or {})
         body = None if json is None else _json.dumps(json)
-        response = await self._sender.send(method.upper(), f"{path}?{qs}" if qs else path, body)
+        separator = "&" if "?" in path else "?"
+        target = f"{path}{separator}{qs}" if qs else path
+        response = await self._sender.send(method.upper(), target, body)
         if response.status_code == 204 or not response.content:
             return None
-        return _json.loads(response.content)
+        try:
+            return _json.loads(response.content)
+        except ValueError:
+            raise APIResponseValidationError(
+                f"{say.where(response.request)} answered {response.status_code} with a body "
+                f"that is not JSON: {response.content[:80]!r}",
+                response=response,
+            ) from None
 
     async def aclose(self) -> None:
         """Close the connection pool (unless it belongs to the caller or to the original
@@ -161,6 +191,11 @@ class AsyncCryptopay:
             await self._runtime.aclose()
 
     async def __aenter__(self) -> Self:
+        # A limiter with a lifecycle (RedisTokenBucket's connection pool) is entered
+        # here, in the task that enters the client, and left when the client closes.
+        self._exit_stack = AsyncExitStack()
+        if isinstance(self.rate_limiter, AbstractAsyncContextManager):
+            await self._exit_stack.enter_async_context(self.rate_limiter)
         return self
 
     async def __aexit__(
@@ -169,4 +204,7 @@ class AsyncCryptopay:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.aclose()
+        try:
+            await self._exit_stack.aclose()
+        finally:
+            await self.aclose()

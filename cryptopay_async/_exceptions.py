@@ -28,6 +28,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiterUnavailableError",
     "RecoveryError",
     "ServerError",
     "ServiceUnavailableError",
@@ -74,6 +75,14 @@ class APIConnectionError(CryptopayError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out (connecting, writing, reading or waiting for the pool)."""
+
+
+class RateLimiterUnavailableError(CryptopayError):
+    """The shared rate limiter's store (Redis) failed or did not answer in time.
+
+    Raised before the request is built or sent: nothing reached Cryptopay, so the call
+    can be repeated safely once the store is back.
+    """
 
 
 class APIResponseValidationError(CryptopayError):

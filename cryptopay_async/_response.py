@@ -42,7 +42,8 @@ def decode(response: httpx.Response, data: Any, tp: Any, name: str) -> Any:
     """Structure ``data`` as ``tp``; a mismatch names the model and the field."""
     try:
         return structure(data, tp)
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        # AttributeError: cattrs calls .items() on whatever stands where a dict belongs
         reasons = describe_error(exc, path="data")
         raise APIResponseValidationError(
             f"could not decode {name} from {say.where(response.request)}: {reasons}",

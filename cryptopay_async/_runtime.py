@@ -9,11 +9,14 @@ runtime's shared steps) and the per-request templates.
 
 from __future__ import annotations
 
+import os
+import ssl
 from typing import Literal
 
 import httpx
 
 from cryptopay_async import _config
+from cryptopay_async._proxies import choose_proxy
 from cryptopay_async._settings import ClientSettings
 from cryptopay_async._signing import CONTENT_TYPE
 from cryptopay_async._version import __version__
@@ -51,9 +54,14 @@ class Runtime:
         rate_limiter: RateLimiter | None,
         http_client: httpx.AsyncClient | None,
         transport: Literal["httpx", "aiohttp"],
+        proxy: str | httpx.URL | None = None,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        trust_env: bool = True,
     ) -> None:
         if http_client is not None and transport != "httpx":
             raise ValueError("pass either http_client or transport='aiohttp', not both")
+        if http_client is not None and (proxy is not None or verify is not True):
+            raise ValueError("with http_client, set proxy and verify on that httpx.AsyncClient")
         self.concurrency = ConcurrencyLimitMiddleware(settings.max_concurrency)
         self.admission = AdmissionGate(settings.max_concurrency)
         self.signing = SigningMiddleware(settings.api_key, settings.api_secret)
@@ -61,7 +69,14 @@ class Runtime:
         self.rate_limit = None if rate_limiter is None else RateLimitMiddleware(rate_limiter)
         self.owns_http = http_client is None
         if http_client is None:
-            http_client = _config.new_http_client(settings.max_concurrency, transport)
+            http_client = _config.new_http_client(
+                settings.max_concurrency,
+                transport,
+                proxy=choose_proxy(
+                    settings.base_url, proxy, trust_env=trust_env, transport=transport
+                ),
+                ssl_context=_config.tls_context(verify, trust_env),
+            )
         self.http = http_client
         self.transport = TransportEndpoint(http_client)
 

@@ -105,6 +105,32 @@ def test_repr_hides_the_secrets() -> None:
     assert "KEYKEYKEY" not in repr(client)
 
 
+@pytest.mark.parametrize(
+    ("settings", "shown"),
+    [
+        ({}, "AsyncCryptopay(base_url=None, api_key=None)"),
+        ({"api_key": "KEYKEYKEY"}, "AsyncCryptopay(base_url=None, api_key=None)"),
+        (
+            {"api_key": "KEYKEYKEY", "api_secret": API_SECRET, "environment": "staging"},
+            "AsyncCryptopay(base_url=None, api_key='KEYK'...)",
+        ),
+    ],
+    ids=["no-credentials", "no-secret", "unknown-environment"],
+)
+def test_repr_of_a_client_whose_init_raised(settings: dict[str, str], shown: str) -> None:
+    """What a debugger, ``--showlocals`` or an error tracker prints for ``self``."""
+    with pytest.raises(ValueError) as caught:
+        AsyncCryptopay(**settings)  # type: ignore[arg-type]
+    tb = caught.value.__traceback__
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    half = next(f.f_locals["self"] for f in frames if f.f_code.co_name == "__init__")
+    assert repr(half) == shown
+    assert repr(object.__new__(AsyncCryptopay)) == "AsyncCryptopay(base_url=None, api_key=None)"
+
+
 @pytest.mark.anyio
 async def test_a_caller_owned_http_client_is_never_closed() -> None:
     http = httpx.AsyncClient()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import threading
 
+from cryptopay_async._exceptions import RateLimiterUnavailableError
 from cryptopay_async.middleware._rate_limit import RateLimitMiddleware
 from cryptopay_async.ratelimit._base import RateLimiter
+from cryptopay_async.ratelimit._redis_bucket import RedisTokenBucket
 from cryptopay_async.ratelimit._token_bucket import TokenBucket
 
 __all__ = [
@@ -15,7 +17,10 @@ __all__ = [
     "DEFAULT_RATE",
     "RateLimitMiddleware",
     "RateLimiter",
+    "RateLimiterUnavailableError",
+    "RedisTokenBucket",
     "TokenBucket",
+    "fleet_bucket_name",
     "shared_limiter",
 ]
 
@@ -27,6 +32,11 @@ DEFAULT_MARGIN = 0.25
 
 _shared: dict[str, TokenBucket] = {}
 _shared_lock = threading.Lock()
+
+
+def fleet_bucket_name(api_key: str) -> str:
+    """The shared bucket's name for ``api_key``: a fingerprint (SHA-256), never the key."""
+    return "key-" + hashlib.sha256(api_key.encode()).hexdigest()[:32]
 
 
 def shared_limiter(api_key: str) -> TokenBucket:

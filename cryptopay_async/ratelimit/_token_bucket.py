@@ -8,6 +8,8 @@ from collections import deque
 import anyio
 import anyio.lowlevel
 
+from cryptopay_async.ratelimit._settings import check_bucket_settings
+
 
 class TokenBucket:
     """At most ``rate`` acquisitions in any ``period``-second window, FIFO, cancellation-safe.
@@ -34,16 +36,7 @@ class TokenBucket:
     def __init__(
         self, rate: int = 200, period: float = 60.0, burst: int | None = None, margin: float = 0.0
     ) -> None:
-        if not isinstance(rate, int) or isinstance(rate, bool) or rate < 1:
-            raise ValueError(f"rate must be a positive int, got {rate!r}")
-        if not (isinstance(period, int | float) and math.isfinite(period) and period > 0):
-            raise ValueError(f"period must be a positive number of seconds, got {period!r}")
-        if not (isinstance(margin, int | float) and math.isfinite(margin) and margin >= 0):
-            raise ValueError(f"margin must be a number of seconds >= 0, got {margin!r}")
-        if burst is None:
-            burst = rate
-        if not isinstance(burst, int) or isinstance(burst, bool) or not 1 <= burst <= rate:
-            raise ValueError(f"burst must be an int between 1 and rate ({rate}), got {burst!r}")
+        burst = check_bucket_settings(rate, period, burst, margin)
         self.rate = rate
         self.period = float(period)
         self.burst = burst

@@ -9,14 +9,16 @@ from __future__ import annotations
 import re
 import typing
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
 from cryptopay_async import _arguments as arg
+from cryptopay_async import _error_messages as say
 from cryptopay_async import _exactly_once, _json
-from cryptopay_async._pagination import AsyncPager, Page
+from cryptopay_async._exceptions import APIResponseValidationError
+from cryptopay_async._pagination import AsyncPager, Page, stalled
 from cryptopay_async._response import decode, envelope
 
 if TYPE_CHECKING:
@@ -109,6 +111,10 @@ class Operation(Generic[T]):
 
     def parse(self, response: httpx.Response) -> T:
         """The answer's ``data`` as ``result``; ``APIResponseValidationError`` naming the field."""
+        if response.status_code == 204:
+            # public-api.md §5: 204 returns None. No endpoint is known to answer it
+            # (cryptopay-api.md), so the methods keep the documented model as their type.
+            return None  # type: ignore[return-value]
         result: T = decode(response, envelope(response)["data"], self.result, self.result_name)
         return result
 
@@ -153,20 +159,30 @@ class Resource:
         target = op.target(path_args, values)
         separator = "&" if "?" in target else "?"
 
-        async def fetch(cursor: str | None) -> Page[T]:
+        async def fetch(cursor: str | None, followed: Collection[str]) -> Page[T]:
             url = target
             if cursor is not None:
                 url += f"{separator}starting_after={arg.path_segment(cursor)}"
             response = await self._sender.send("GET", url, None)
+            if response.status_code == 204:  # no content: no items, and nothing after them
+                return Page(data=[], has_more=False, total=None, fetch=fetch)
             body = envelope(response)
             items: list[T] = decode(response, body["data"], op.result, op.result_name)
             meta = body.get("meta")
             if not isinstance(meta, dict):
                 meta = {}
             total = meta.get("total")
+            has_more = meta.get("has_more") is True
+            problem = stalled(items, has_more, followed)
+            if problem is not None:
+                raise APIResponseValidationError(
+                    f"{say.where(response.request)} answered a page that {problem}: "
+                    "stopped rather than loop over it",
+                    response=response,
+                )
             return Page(
                 data=items,
-                has_more=meta.get("has_more") is True,
+                has_more=has_more,
                 total=total if isinstance(total, int) and not isinstance(total, bool) else None,
                 fetch=fetch,
             )

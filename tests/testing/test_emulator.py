@@ -452,7 +452,7 @@ async def test_authentication_failures_are_401_with_the_documented_payload(
     emulator = CryptopayEmulator()
     path = "/api/rates/BTC/EUR"
     tamper = dict(tamper)  # parameters are shared between the asyncio and trio runs
-    if "skew" in tamper:  # from now, not from collection (a long suite ran minutes before)
+    if "skew" in tamper:  # from now, not from collection: a long suite ran past the minute
         tamper["date"] = datetime.now(UTC) + tamper.pop("skew")
     headers = {} if tamper.pop("missing", False) else signed_headers(emulator, path, **tamper)
     transport = httpx.ASGITransport(app=emulator.asgi_app)
