@@ -71,8 +71,11 @@ class AsyncCryptopay:
         trust_env: bool = True,
         redis_url: str | None = None,
     ) -> None:
+        # Resolved first and kept: a client whose other settings are refused still shows
+        # its key in a traceback's repr (the settings are built only once all are valid).
+        self._api_key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
         settings = ClientSettings.resolve(
-            api_key=api_key,
+            api_key=self._api_key,
             api_secret=api_secret,
             callback_secret=callback_secret,
             environment=environment,
@@ -135,12 +138,11 @@ class AsyncCryptopay:
 
     def __repr__(self) -> str:
         # getattr: a debugger or traceback may show a client whose __init__ raised
-        settings = getattr(self, "_settings", None)
-        if settings is None:
-            return "AsyncCryptopay(base_url=None, api_key=None)"
-        return (
-            f"AsyncCryptopay(base_url={settings.base_url!r}, api_key={settings.api_key[:4]!r}...)"
-        )
+        settings: ClientSettings | None = getattr(self, "_settings", None)
+        api_key = settings.api_key if settings else getattr(self, "_api_key", None)
+        base_url = settings.base_url if settings else None
+        key = f"{api_key[:4]!r}..." if isinstance(api_key, str) else "None"
+        return f"AsyncCryptopay(base_url={base_url!r}, api_key={key})"
 
     def with_options(
         self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
