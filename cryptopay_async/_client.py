@@ -71,12 +71,14 @@ class AsyncCryptopay:
         trust_env: bool = True,
         redis_url: str | None = None,
     ) -> None:
-        # Resolved first and kept: a client whose other settings are refused still shows
-        # its key in a traceback's repr (the settings are built only once all are valid).
-        self._api_key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
+        key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
+        secret = _config.credential(api_secret, "api_secret", _config.ENV_API_SECRET, required=True)
+        # Kept at once: a client whose other settings are refused still shows its key in
+        # a traceback's repr (the settings exist only once all of them are valid).
+        self._api_key = key
         settings = ClientSettings.resolve(
-            api_key=self._api_key,
-            api_secret=api_secret,
+            api_key=key,
+            api_secret=secret,
             callback_secret=callback_secret,
             environment=environment,
             base_url=base_url,
@@ -102,7 +104,7 @@ class AsyncCryptopay:
         self._assemble(settings, runtime, owns_runtime=True)
 
     def _assemble(self, settings: ClientSettings, runtime: Runtime, *, owns_runtime: bool) -> None:
-        """Every attribute of a client, set here and only here (``__init__``, ``with_options``)."""
+        """Every attribute a working client uses, set here (``__init__``, ``with_options``)."""
         self._settings = settings
         self._runtime = runtime
         self._owns_runtime = owns_runtime
