@@ -207,6 +207,8 @@ def test_demo_runs_a_small_batch_and_passes_its_checks(cli: Run) -> None:
     assert summary["answers_429"] == 0
     assert summary["invoices_completed"] == 60
     assert summary["callbacks_verified_and_handled"] == 240
+    # Every ambiguous failure was settled by the SDK reading the invoice back.
+    assert summary["read_backs_by_custom_id"] >= summary["ambiguous_failures_settled_by_sdk"]
 
 
 def test_emulator_serve_prints_the_settings_line() -> None:

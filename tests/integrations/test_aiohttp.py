@@ -17,11 +17,22 @@ from tests.integrations.deliveries import (
     deliver_to_each,
     exercise_shop,
 )
+from tests.integrations.paid_orders import ORDERS, pay_every_way, served_emulator
 from tests.support import CALLBACK_SECRET, serve_aiohttp
 
-pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("cryptopay_env")]
+pytestmark = pytest.mark.anyio
 
 
+async def test_example_app_credits_each_paid_order_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    with served_emulator(monkeypatch) as (emulator, emulator_url):
+        app = make_app()
+        with serve_aiohttp(app) as url:
+            await pay_every_way(emulator, emulator_url, url)
+            paid = app[PAID].copy()
+    assert sorted(paid) == [f"ORDER-{order}" for order in ORDERS]
+
+
+@pytest.mark.usefixtures("cryptopay_env")
 async def test_example_app_handles_each_callback_once_and_refuses_bad_ones() -> None:
     app = make_app()
     with serve_aiohttp(app) as url:
