@@ -129,10 +129,20 @@ class _ResponseStream(httpx.AsyncByteStream):
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An httpx transport over one ``aiohttp.ClientSession``, created on first use."""
 
-    def __init__(self, *, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> None:
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext,
+        limits: httpx.Limits,
+        proxy: httpx.Proxy | None = None,
+    ) -> None:
         self._ssl_context = ssl_context
         self._limits = limits
         self._session: aiohttp.ClientSession | None = None
+        # A proxy's CONNECT happens while aiohttp creates the connection: a failure
+        # there is a connect failure (nothing of the request was sent).
+        self._proxy = None if proxy is None else str(proxy.url)
+        self._proxy_headers = None if proxy is None else CIMultiDict(proxy.headers.multi_items())
 
     def _open_session(self) -> aiohttp.ClientSession:
         try:
@@ -180,6 +190,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     sock_read=timeout.get("read"),
                 ),
                 trace_request_ctx=attempt,
+                proxy=self._proxy,
+                proxy_headers=self._proxy_headers,
             )
         except _AIOHTTP_FAILURES as exc:
             raise translate(exc, connected=attempt.connected) from exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from typing import Any
 
 import anyio
 import pytest
@@ -26,11 +27,11 @@ MAX_CONCURRENCY = 4
 
 def requests_in_pool(client: AsyncCryptopay) -> int:
     """Requests the connection pool still counts as active or queued."""
-    transport = client._http._transport
+    transport: Any = client._runtime.http._transport
     session = getattr(transport, "_session", None)
     if session is not None:  # the aiohttp transport: connections handed out
         return len(session.connector._acquired)
-    return len(transport._pool._requests)  # type: ignore[attr-defined]
+    return len(transport._pool._requests)
 
 
 @pytest.mark.anyio
@@ -55,8 +56,8 @@ async def test_random_cancellations_leak_no_slot_place_waiter_or_connection(
         async with client_for(
             server.url, transport, rate_limiter=bucket, max_concurrency=MAX_CONCURRENCY
         ) as client:
-            admission = client._admission._slots.value
-            concurrency = client._concurrency._slots.value
+            admission = client._runtime.admission._slots.value
+            concurrency = client._runtime.concurrency._slots.value
 
             async def one(method: str, start: float, cancel_after: float) -> None:
                 await anyio.sleep(start)
@@ -71,8 +72,8 @@ async def test_random_cancellations_leak_no_slot_place_waiter_or_connection(
             await anyio.sleep(0.05)  # let closed connections be noticed
             assert outcomes["cancelled"] >= 10, outcomes  # both paths were exercised
             assert outcomes["completed"] >= 10, outcomes
-            assert client._admission._slots.value == admission
-            assert client._concurrency._slots.value == concurrency
+            assert client._runtime.admission._slots.value == admission
+            assert client._runtime.concurrency._slots.value == concurrency
             assert bucket.waiting == 0
             assert requests_in_pool(client) == 0
             # Still usable: three times as many calls as slots, all at once.

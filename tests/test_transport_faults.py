@@ -162,7 +162,7 @@ async def test_a_callers_httpx_client_proves_a_refused_connection_sent_nothing(
             # The SDK's progress record wraps a caller's own trace callback, never replaces it.
             request = httpx.Request("GET", url, extensions={"trace": trace})
             with pytest.raises(httpx.ConnectError):
-                await client._transport(request)
+                await client._runtime.transport(request)
     assert not caught.value.maybe_processed
     assert attempts_logged(caplog) == 1 + RETRIES + 1
     assert "connection.connect_tcp.failed" in events

@@ -51,6 +51,9 @@ class TokenBucket:
         self.period = float(period)
         self.burst = burst
         self.margin = float(margin)
+        # One sum, used everywhere: (t + period) + margin can round one ulp below
+        # t + (period + margin), letting a grant land on the window's last instant.
+        self._window = self.period + self.margin
         self._interval = self.period / rate
         self._tolerance = (burst - 1) * self._interval
         self._recent: deque[float] = deque(maxlen=rate)  # times of the last `rate` grants
@@ -73,14 +76,14 @@ class TokenBucket:
 
     def in_window(self) -> int:
         """Grants in the window that ends now (``period + margin`` long): the current pace."""
-        start = anyio.current_time() - self.period - self.margin
+        start = anyio.current_time() - self._window
         return sum(1 for granted in self._recent if granted > start)
 
     def next_free_at(self) -> float:
         """The earliest clock time at which the next caller may go."""
         ready = max(self._tat - self._tolerance, self._paused_until)
         if len(self._recent) == self.rate:
-            ready = max(ready, self._recent[0] + self.period + self.margin)
+            ready = max(ready, self._recent[0] + self._window)
         return ready
 
     def pause(self, seconds: float) -> None:
