@@ -67,6 +67,19 @@ def create_invoice(**kwargs: Any) -> Call:
             "custom_id is not valid Unicode text: '\\ud800' at position 1",
         ),
         (create_invoice(price_amount=10, metadata={"k": "\udcff"}), ValueError, "metadata['k']"),
+        (
+            lambda c: c.subscriptions.create(
+                name="n",
+                amount="5",
+                currency="EUR",
+                period="month",
+                period_quantity=10**100_000,
+                payer_email="a@b.c",
+                starts_at=datetime(2030, 1, 1, tzinfo=UTC),
+            ),
+            ValueError,
+            "period_quantity is out of range: 332193 bits, at most 63",
+        ),
         (lambda c: c.channels.update("id", status="paused"), ValueError, "'enabled', 'disabled'"),
         (
             lambda c: c.subscriptions.create(
