@@ -16,7 +16,7 @@ import attrs
 from cryptopay_async import _arguments as arg
 from cryptopay_async import _json
 from cryptopay_async._pagination import AsyncPager, Page
-from cryptopay_async._response import decode, envelope
+from cryptopay_async._response import decode_envelope
 
 if TYPE_CHECKING:
     from cryptopay_async._client import AsyncCryptopay
@@ -100,7 +100,8 @@ class Resource:
         target = op.target(path_args, values)
         body = op.body_bytes(values)
         response = await self._client._send(op.method, target, body)
-        return decode(response, envelope(response)["data"], op.result, op.result_name)
+        data, _ = decode_envelope(response, op.result, op.result_name)
+        return data
 
     def _paginate(
         self, op: Operation, path_args: tuple[str, ...], values: Mapping[str, Any]
@@ -115,9 +116,7 @@ class Resource:
             if cursor is not None:
                 url += f"{separator}starting_after={arg.path_segment(cursor)}"
             response = await self._client._send("GET", url, None)
-            body = envelope(response)
-            items = decode(response, body["data"], items_type, f"list of {item_name}")
-            meta = body.get("meta")
+            items, meta = decode_envelope(response, items_type, f"list of {item_name}")
             if not isinstance(meta, dict):
                 meta = {}
             total = meta.get("total")
