@@ -34,9 +34,9 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def codegen(session: nox.Session) -> None:
-    """Regenerate models and resource methods from tests/data/api/*.json."""
-    session.install("-e", ".[dev]")
-    session.run("python", "-m", "tests.codegen")
+    """Regenerate models, operations and callback events from codegen/api/*.json."""
+    session.install("-e", ".")
+    session.run("python", "-m", "codegen", *session.posargs)
 
 
 @nox.session

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests/data/fixtures/responses-2023"
+FIXTURES = Path(__file__).resolve().parent.parent / "cryptopay_async/testing/data/responses-2023"
 
 
 def bodies() -> tuple[bytes, bytes]:

@@ -21,7 +21,8 @@ from cryptopay_async._converter import converter, structure
 from cryptopay_async.models import Invoice
 
 FIXTURE = (
-    Path(__file__).resolve().parent.parent / "tests/data/fixtures/responses-2023/invoices/list.json"
+    Path(__file__).resolve().parent.parent
+    / "cryptopay_async/testing/data/responses-2023/invoices/list.json"
 )
 GOAL_US = 500.0
 

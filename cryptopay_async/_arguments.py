@@ -44,16 +44,45 @@ def amount(name: str, value: object) -> str:
 def text(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    return _encodable(name, value)
+
+
+def _encodable(name: str, value: str) -> str:
+    """Refuse lone surrogates (``"\\udcff"``, e.g. from ``os.fsdecode``): no UTF-8 for them."""
+    try:
+        value.encode()
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{name} is not valid Unicode text: {value[exc.start : exc.end]!r} at "
+            f"position {exc.start} cannot be encoded as UTF-8"
+        ) from None
     return value
 
 
+_DOT_SEGMENTS = frozenset({".", ".."})
+
+
 def identifier(name: str, value: object) -> str:
-    """A non-empty id or custom id (used in paths, where empty would change the route)."""
+    """An id or custom id that can stand as one path segment of its endpoint.
+
+    Empty would change the route; ``.`` and ``..`` are refused rather than encoded.
+    httpx sends ``%2E%2E`` untouched (it only removes literal dot segments), but RFC 3986
+    §6.2.2.2 makes ``%2E`` equivalent to ``.``: a proxy or server that normalizes the path
+    (nginx does, before ``proxy_pass`` with a URI; Rack::Protection does) may still turn
+    ``/api/accounts/%2E%2E/transactions`` into ``/api/transactions``. Every other
+    character is percent-encoded by ``path_segment`` (``/`` as ``%2F``, which RFC 3986
+    keeps distinct from ``/``), so no other id can leave its endpoint.
+    """
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, got {type(value).__name__}")
     if not value:
         raise ValueError(f"{name} must not be empty")
-    return value
+    if value in _DOT_SEGMENTS:
+        raise ValueError(
+            f"{name} must not be {value!r}: in a URL path it names the parent or the same "
+            "folder, so the request would reach another endpoint"
+        )
+    return _encodable(name, value)
 
 
 def boolean(name: str, value: object) -> bool:
@@ -97,6 +126,8 @@ def string_map(name: str, value: object) -> dict[str, str]:
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
             raise TypeError(f"{name} must map str to str, found {key!r}: {item!r}")
+        _encodable(f"{name}[{key!r}]", item)
+        _encodable(f"{name} key {key!r}", key)
     return dict(value)
 
 
@@ -131,9 +162,31 @@ def nested_list(name: str, value: object, cls: type[Any]) -> list[Any]:
     return [nested(f"{name}[{index}]", item, cls) for index, item in enumerate(value)]
 
 
+MAX_URL_ARGUMENT = 2048
+"""Longest percent-encoded id or filter value put in a URL.
+
+Servers refuse request lines over 8 KB (nginx and Apache defaults) and httpx raises its own
+``InvalidURL`` beyond 64 KB; 2 KB per argument keeps every operation's line below both.
+"""
+
+
 def path_segment(value: str) -> str:
     """RFC 3986 percent-encoding of one path segment (``/``, space, ``?``, ``%``, non-ASCII)."""
     return quote(value, safe="")
+
+
+def path_parameter(name: str, value: object) -> str:
+    """A checked id as the one percent-encoded path segment it becomes."""
+    return _fits_url(name, path_segment(identifier(name, value)))
+
+
+def _fits_url(name: str, encoded: str) -> str:
+    if len(encoded) > MAX_URL_ARGUMENT:
+        raise ValueError(
+            f"{name} is too long for a URL: {len(encoded)} characters once percent-encoded, "
+            f"at most {MAX_URL_ARGUMENT}"
+        )
+    return encoded
 
 
 def query_string(params: Mapping[str, object]) -> str:
@@ -148,5 +201,6 @@ def query_string(params: Mapping[str, object]) -> str:
             encoded = value
         else:
             raise TypeError(f"query parameter {key} has unsupported type {type(value).__name__}")
-        parts.append(f"{quote(key, safe='')}={quote(encoded, safe='')}")
+        _encodable(key, encoded)
+        parts.append(f"{quote(key, safe='')}={_fits_url(key, quote(encoded, safe=''))}")
     return "&".join(parts)

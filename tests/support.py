@@ -17,9 +17,11 @@ import httpx
 from cryptopay_async import AsyncCryptopay
 from cryptopay_async.testing._server import free_port, serve_in_thread
 
-DATA = Path(__file__).parent / "data"
-FIXTURES = DATA / "fixtures"
-API_SPEC = DATA / "api"
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "cryptopay_async" / "testing" / "data"
+"""The recorded bodies (shared fixtures, verbatim): kept once, in the package, for the emulator."""
+API_SPEC = ROOT / "codegen" / "api"
+"""The API description (shared reference, verbatim) that the code generator reads."""
 
 API_KEY = "test-key-0123"
 API_SECRET = "test-secret-do-not-log-9f8e7d"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import DATA
-
-ROOT = DATA.parent.parent
+from tests.support import ROOT
 
 
 @pytest.mark.parametrize("name", ["fastapi_app.py", "aiohttp_app.py"])

@@ -12,6 +12,7 @@ from tests.support import (
     API_KEY,
     API_SECRET,
     API_SPEC,
+    FIXTURES,
     Recorder,
     json_response,
     recorded_client,
@@ -90,9 +91,7 @@ async def test_body_bytes_are_hashed_and_sent_identically() -> None:
     recorder = Recorder(
         lambda r: json_response(
             201,
-            json.loads(
-                (API_SPEC.parent / "fixtures/responses-2023/invoices/create.json").read_text()
-            ),
+            json.loads((FIXTURES / "responses-2023/invoices/create.json").read_text()),
         )
     )
     async with recorded_client(recorder) as client:

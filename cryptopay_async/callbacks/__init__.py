@@ -16,8 +16,8 @@ from cryptopay_async.callbacks._dedupe import (
     MemoryDeliveryStore,
     delivery_key,
 )
-from cryptopay_async.callbacks._events import (
-    Callback,
+from cryptopay_async.callbacks._events import Callback, UnknownCallback
+from cryptopay_async.callbacks._generated import (
     ChannelPaymentCallback,
     ChannelPaymentCallbackEvent,
     CoinWithdrawalCallback,
@@ -26,7 +26,6 @@ from cryptopay_async.callbacks._events import (
     InvoiceCallbackEvent,
     SubscriptionCallback,
     SubscriptionCallbackEvent,
-    UnknownCallback,
 )
 from cryptopay_async.callbacks._receiver import CallbackReceiver, Outcome
 from cryptopay_async.callbacks._verify import (

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, overload
 
-from cryptopay_async.callbacks._events import (
-    Callback,
+from cryptopay_async.callbacks._events import Callback, UnknownCallback
+from cryptopay_async.callbacks._generated import (
     ChannelPaymentCallback,
     CoinWithdrawalCallback,
     InvoiceCallback,
     SubscriptionCallback,
-    UnknownCallback,
 )
 from cryptopay_async.callbacks._verify import verify
 from cryptopay_async.models import ChannelPayment, CoinWithdrawal, Invoice, Subscription

@@ -9,7 +9,8 @@ from cryptopay_async import _json
 from cryptopay_async import _decoding
 from cryptopay_async._decoding import DecodeError
 from cryptopay_async._exceptions import CryptopayError, SignatureVerificationError
-from cryptopay_async.callbacks._events import KNOWN_CALLBACKS, Callback, UnknownCallback
+from cryptopay_async.callbacks._events import Callback, UnknownCallback
+from cryptopay_async.callbacks._generated import KNOWN_CALLBACKS
 
 SIGNATURE_HEADER = "X-Cryptopay-Signature"
 

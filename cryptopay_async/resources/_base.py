@@ -6,10 +6,11 @@ description into ``_generated.py``); their methods only hand their arguments ove
 
 from __future__ import annotations
 
-import types
+import re
+import typing
 import warnings
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
@@ -21,6 +22,8 @@ from cryptopay_async._response import decode_envelope
 if TYPE_CHECKING:
     from cryptopay_async._client import AsyncCryptopay
 
+T = TypeVar("T")
+
 
 @attrs.frozen
 class Param:
@@ -31,25 +34,49 @@ class Param:
     required: bool = False
 
 
+def type_name(tp: Any) -> str:
+    """``Invoice``, ``list[Coin]``, ``dict[str, Rate]``: a type as error messages name it."""
+    args = typing.get_args(tp)
+    if not args:
+        return str(getattr(tp, "__name__", tp))
+    origin = typing.get_origin(tp)
+    return f"{origin.__name__}[{', '.join(type_name(a) for a in args)}]"
+
+
 @attrs.frozen
-class Operation:
-    """One API operation as data: ``invoices.create`` is ``POST /api/invoices`` → ``Invoice``."""
+class Operation(Generic[T]):
+    """One API operation as data: ``invoices.create`` is ``POST /api/invoices`` → ``Invoice``.
+
+    ``result`` is always the type of the answer's ``data``: ``Invoice`` for a single
+    object, ``list[Coin]`` for a plain list, ``list[Invoice]`` for each page of a
+    ``paginated`` list. ``T`` is that type, so a method returns what ``_call`` returns.
+    """
 
     name: str
     method: str
     path: str
-    path_params: tuple[str, ...]
-    query: tuple[Param, ...]
-    body: tuple[Param, ...] | None
     result: Any
-    result_name: str
+    query: tuple[Param, ...] = ()
+    body: tuple[Param, ...] | None = None
+    """``None``: no body at all; ``()``: an empty JSON object."""
+    paginated: bool = False
     exactly_one: tuple[str, ...] = ()
     deprecated: bool = False
+    path_params: tuple[str, ...] = attrs.field(init=False)
+    result_name: str = attrs.field(init=False)
+
+    @path_params.default
+    def _path_params_from_path(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"\{(\w+)\}", self.path))
+
+    @result_name.default
+    def _result_name(self) -> str:
+        return type_name(self.result)
 
     def target(self, path_args: tuple[str, ...], values: Mapping[str, Any]) -> str:
         """Path with percent-encoded parameters, plus ``?query`` when any filter is set."""
         segments = {
-            name: arg.path_segment(arg.identifier(name, value))
+            name: arg.path_parameter(name, value)
             for name, value in zip(self.path_params, path_args, strict=True)
         }
         path = self.path.format(**segments) if segments else self.path
@@ -88,8 +115,8 @@ class Resource:
         self._client = client
 
     async def _call(
-        self, op: Operation, path_args: tuple[str, ...], values: Mapping[str, Any]
-    ) -> Any:
+        self, op: Operation[T], path_args: tuple[str, ...], values: Mapping[str, Any]
+    ) -> T:
         if op.deprecated:
             warnings.warn(
                 f"{op.name} is deprecated: the newer official SDKs dropped it and the "
@@ -100,23 +127,23 @@ class Resource:
         target = op.target(path_args, values)
         body = op.body_bytes(values)
         response = await self._client._send(op.method, target, body)
-        data, _ = decode_envelope(response, op.result, op.result_name)
-        return data
+        result: T
+        result, _ = decode_envelope(response, op.result, op.result_name)
+        return result
 
     def _paginate(
-        self, op: Operation, path_args: tuple[str, ...], values: Mapping[str, Any]
-    ) -> AsyncPager[Any]:
+        self, op: Operation[list[T]], path_args: tuple[str, ...], values: Mapping[str, Any]
+    ) -> AsyncPager[T]:
         target = op.target(path_args, values)
         separator = "&" if "?" in target else "?"
-        item_name = op.result_name
-        items_type = types.GenericAlias(list, (op.result,))
 
-        async def fetch(cursor: str | None) -> Page[Any]:
+        async def fetch(cursor: str | None) -> Page[T]:
             url = target
             if cursor is not None:
                 url += f"{separator}starting_after={arg.path_segment(cursor)}"
             response = await self._client._send("GET", url, None)
-            items, meta = decode_envelope(response, items_type, f"list of {item_name}")
+            items: list[T]
+            items, meta = decode_envelope(response, op.result, op.result_name)
             if not isinstance(meta, dict):
                 meta = {}
             total = meta.get("total")

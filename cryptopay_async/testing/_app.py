@@ -132,10 +132,14 @@ class EmulatorApp:
         if faults.latency:
             await anyio.sleep(faults.latency)
         try:
-            headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-            target = scope["raw_path"].decode()
+            # Header bytes are Latin-1 on the wire (ASGI passes them raw): decoding them so
+            # never fails, and a non-ASCII Date or Authorization is then a plain 401.
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
+            }
+            target = scope["raw_path"].decode("latin-1")
             if scope["query_string"]:
-                target += "?" + scope["query_string"].decode()
+                target += "?" + scope["query_string"].decode("latin-1")
             key = self._authenticate(scope["method"], body, headers, target)
             if not self.window.admit(key):
                 emulator.rate_limited += 1
@@ -143,7 +147,7 @@ class EmulatorApp:
             if faults.maintenance or faults.roll(faults.error_503_rate):
                 raise ApiError(503, "service_unavailable", "service unavailable")
             # Route on the path as sent: a merchant id may hold an encoded "/".
-            raw_path = scope["raw_path"].decode().split("?", 1)[0]
+            raw_path = _text(scope["raw_path"]).split("?", 1)[0]
             data, meta = self._dispatch(scope["method"], raw_path, scope["query_string"], body)
         except ApiError as error:
             emulator.errors_answered[error.status] = (
@@ -160,11 +164,14 @@ class EmulatorApp:
         envelope: dict[str, Any] = {"data": data}
         if meta is not None:
             envelope["meta"] = meta
-        return status, json.dumps(envelope).encode(), faults.roll(faults.drop_rate)
+        dropped = faults.roll(faults.drop_rate)
+        if not dropped and faults.roll(faults.delay_rate):  # processed, but answered late
+            await anyio.sleep(faults.delay_seconds)
+        return status, json.dumps(envelope).encode(), dropped
 
     def _authenticate(self, method: str, body: bytes, headers: dict[str, str], target: str) -> str:
         emulator = self.emulator
-        match = re.fullmatch(r"HMAC ([^:\s]+):(\S+)", headers.get("authorization", ""))
+        match = re.fullmatch(r"HMAC ([!-9;-~]+):([!-~]+)", headers.get("authorization", ""))
         if not match or match.group(1) != emulator.api_key:
             raise ApiError(401, "unauthenticated", "unauthenticated")
         date = headers.get("date", "")
@@ -193,7 +200,7 @@ class EmulatorApp:
             for param, value in params.items():
                 if param in UUID_PARAMS and not UUID.match(value):
                     raise invalid(param, "must_be_uuid", "must be an uuid")
-            query = dict(parse_qsl(query_string.decode(), keep_blank_values=True))
+            query = dict(parse_qsl(_text(query_string), keep_blank_values=True))
             cursor = query.get("starting_after")
             if cursor and name != "customers.list" and not UUID.match(cursor):
                 raise invalid("starting_after", "must_be_uuid", "must be an uuid")
@@ -205,12 +212,20 @@ class EmulatorApp:
         raise ApiError(404, "not_found", "not found")
 
 
+def _text(raw: bytes) -> str:
+    """A path or query as UTF-8 text; other bytes are the client's mistake (400)."""
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad_request", "the request target is not UTF-8") from None
+
+
 def _json_object(body: bytes) -> dict[str, Any]:
     if not body:
         return {}
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ApiError(400, "bad_request", "request body is not JSON") from None
     if not isinstance(value, dict):
         raise ApiError(400, "bad_request", "request body must be a JSON object")

@@ -28,8 +28,11 @@ IN_PROCESS_URL = "http://cryptopay-emulator.invalid"
 class Faults:
     """What goes wrong, and how often. Rates are probabilities per request (0 to 1).
 
-    503s (and maintenance) refuse a request before it is processed; 500s and dropped
-    connections happen *after* it was processed, the worst case for a client.
+    503s (and maintenance) refuse a request before it is processed; 500s, dropped
+    connections and delayed answers happen *after* it was processed, the worst case for a
+    client. ``latency`` waits before processing; ``delay_seconds`` (with probability
+    ``delay_rate``) waits after it, so a client whose timeout is shorter gives up on a
+    request that did go through.
     """
 
     latency: float = 0.0
@@ -37,6 +40,8 @@ class Faults:
     error_503_rate: float = 0.0
     drop_rate: float = 0.0
     maintenance: bool = False
+    delay_rate: float = 0.0
+    delay_seconds: float = 0.0
     seed: int | None = None
     _random: random.Random = attrs.field(init=False, factory=random.Random)
 
@@ -48,10 +53,22 @@ class Faults:
 
 
 class _InProcessTransport(httpx.ASGITransport):
-    """Calls the app directly; a connection the server dropped surfaces as it would on TCP."""
+    """Calls the app directly; a dropped connection and a slow answer surface as on TCP.
+
+    ``httpx.ASGITransport`` ignores timeouts, so the request's read timeout bounds the
+    whole exchange here and ends it with ``httpx.ReadTimeout``. Processing itself has no
+    await point: a timeout during ``Faults.latency`` means "not processed", one during
+    ``Faults.delay_seconds`` means "processed, answer never seen".
+    """
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
+        limit = (request.extensions.get("timeout") or {}).get("read")
+        try:
+            with anyio.fail_after(limit):
+                response = await super().handle_async_request(request)
+        except TimeoutError:
+            message = "the emulator did not answer in time"
+            raise httpx.ReadTimeout(message, request=request) from None
         if DROPPED_HEADER.decode() in response.headers:
             raise httpx.RemoteProtocolError(
                 "server closed the connection before the answer was complete", request=request

@@ -22,6 +22,7 @@ COMMIT_WINDOW = timedelta(seconds=30)
 
 
 def _data(name: str) -> Any:
+    """A recorded answer from ``data/`` (the shared fixtures, verbatim; tests read them too)."""
     return json.loads(
         resources.files("cryptopay_async.testing").joinpath(f"data/{name}").read_text()
     )
@@ -90,16 +91,18 @@ class EmulatedApi:
     def __init__(self, now: Callable[[], datetime], on_event: Callable[[Event], None]) -> None:
         self.now = now
         self.on_event = on_event
-        self.rates: dict[str, JSON] = _data("rates_all.json")["data"]
-        self.coins: list[JSON] = _data("coins_list.json")["data"]
-        self.network_fees: list[JSON] = _data("coin_withdrawals_list_network_fees.json")["data"]
+        self.rates: dict[str, JSON] = _data("responses-2023/rates/all.json")["data"]
+        self.coins: list[JSON] = _data("responses-2023/coins/list.json")["data"]
+        self.network_fees: list[JSON] = _data(
+            "responses-2023/coin_withdrawals/list_network_fees.json"
+        )["data"]
         self.precision = {coin["currency"]: coin["networks"][0]["precision"] for coin in self.coins}
         self.default_network = {
             coin["currency"]: coin["networks"][0]["network"] for coin in self.coins
         }
         self.networks = {c["currency"]: {n["network"] for n in c["networks"]} for c in self.coins}
         self.accounts: dict[str, JSON] = {
-            a["currency"]: dict(a) for a in _data("accounts_list.json")["data"]
+            a["currency"]: dict(a) for a in _data("responses-2023/accounts/list.json")["data"]
         }
         for currency, balance in {"EUR": "100000.0", "BTC": "10.0", "USDT": "100000.0"}.items():
             self.accounts[currency]["balance"] = balance

@@ -53,6 +53,15 @@ def create_invoice(**kwargs: Any) -> Call:
         (create_invoice(price_amount=10, custom_id=42), TypeError, "custom_id"),
         (lambda c: c.invoices.retrieve(""), ValueError, "invoice_id"),
         (lambda c: c.invoices.retrieve(None), TypeError, "invoice_id"),
+        (lambda c: c.invoices.retrieve(".."), ValueError, "invoice_id must not be '..'"),
+        (lambda c: c.customers.update("."), ValueError, "customer_id must not be '.'"),
+        (lambda c: c.invoices.retrieve("\udcff"), ValueError, "invoice_id is not valid Unicode"),
+        (
+            create_invoice(price_amount=10, custom_id="A\ud800"),
+            ValueError,
+            "custom_id is not valid Unicode text: '\\ud800' at position 1",
+        ),
+        (create_invoice(price_amount=10, metadata={"k": "\udcff"}), ValueError, "metadata['k']"),
         (lambda c: c.channels.update("id", status="paused"), ValueError, "'enabled', 'disabled'"),
         (
             lambda c: c.subscriptions.create(

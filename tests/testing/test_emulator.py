@@ -16,6 +16,7 @@ import pytest
 from cryptopay_async import (
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AsyncCryptopay,
     AuthenticationError,
     ConflictError,
@@ -537,3 +538,95 @@ async def test_latency_is_injected() -> None:
         started = anyio.current_time()
         await client.rates.retrieve("BTC", "EUR")
         assert anyio.current_time() - started >= 0.05
+
+
+async def test_a_delayed_answer_times_out_after_the_request_was_processed() -> None:
+    emulator = CryptopayEmulator(faults=Faults(delay_rate=1.0, delay_seconds=5.0))
+    async with emulator.client(rate_limiter=None, max_retries=0, timeout=0.05) as client:
+        with pytest.raises(APITimeoutError):
+            await client.invoices.create(
+                price_amount="5", price_currency="EUR", pay_currency="BTC", custom_id="SLOW"
+            )
+        before = emulator.requests_seen
+        emulator.faults = Faults()
+        assert (await client.invoices.retrieve_by_custom_id("SLOW")).custom_id == "SLOW"
+    assert emulator.requests_seen == before + 1  # the POST went out once, and went through
+
+
+async def test_a_delayed_answer_within_the_timeout_arrives() -> None:
+    emulator = CryptopayEmulator(faults=Faults(delay_rate=1.0, delay_seconds=0.02))
+    async with emulator.client(rate_limiter=None, timeout=5.0) as client:
+        invoice = await client.invoices.create(
+            price_amount="5", price_currency="EUR", pay_currency="BTC"
+        )
+    assert [i["id"] for i in emulator.api.objects["invoices"].values()] == [invoice.id]
+
+
+HOSTILE_HEADER_VALUES = [b"\xff\xfe", b"HMAC \xff:\xfe", b"Mon, 01 Jan 2024 00:00:00 \xe9", b"\x80"]
+
+
+@pytest.mark.parametrize("header", ["Date", "Authorization"])
+@pytest.mark.parametrize("value", HOSTILE_HEADER_VALUES)
+async def test_non_utf8_auth_headers_are_401_never_500(header: str, value: bytes) -> None:
+    emulator = CryptopayEmulator()
+    path = "/api/rates/BTC/EUR"
+    headers = {k.encode(): v.encode() for k, v in signed_headers(emulator, path).items()}
+    headers[header.encode()] = value
+    if header == "Authorization":  # a valid key with a non-ASCII signature too
+        headers[b"Authorization"] = b"HMAC " + emulator.api_key.encode() + b":" + value
+    transport = httpx.ASGITransport(app=emulator.asgi_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:
+        answer = await http.get(path, headers=headers)
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "unauthenticated"
+
+
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [(b"/api/invoices/\xff", 400), (b"/api/invoices?starting_after=\xfe", 400)],
+)
+async def test_a_non_utf8_request_target_is_400(target: bytes, status: int) -> None:
+    emulator = CryptopayEmulator()
+    date = format_datetime(datetime.now(UTC), usegmt=True)
+    signature = sign(emulator.api_secret, "GET", b"", date, target.decode("latin-1"))
+    scope_headers = [
+        (b"date", date.encode()),
+        (b"content-type", b"application/json"),
+        (b"authorization", f"HMAC {emulator.api_key}:{signature}".encode()),
+    ]
+    path, _, query = target.partition(b"?")
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path.decode("latin-1"),
+        "raw_path": path,
+        "query_string": query,
+        "headers": scope_headers,
+    }
+    await emulator.asgi_app(scope, receive, send)
+    assert sent[0]["status"] == status
+
+
+async def test_a_deeply_nested_body_is_400() -> None:
+    emulator = CryptopayEmulator()
+    body = b"[" * 100_000
+    date = format_datetime(datetime.now(UTC), usegmt=True)
+    signature = sign(emulator.api_secret, "POST", body, date, "/api/invoices")
+    headers = {
+        "Date": date,
+        "Content-Type": "application/json",
+        "Authorization": f"HMAC {emulator.api_key}:{signature}",
+    }
+    transport = httpx.ASGITransport(app=emulator.asgi_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:
+        answer = await http.post("/api/invoices", content=body, headers=headers)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "bad_request"

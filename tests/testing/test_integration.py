@@ -9,10 +9,12 @@ from decimal import Decimal
 
 import anyio
 import attrs
+import httpx
 import pytest
 from fastapi import FastAPI
 
 from cryptopay_async import (
+    APITimeoutError,
     AsyncCryptopay,
     AuthenticationError,
     ConflictError,
@@ -29,7 +31,7 @@ from cryptopay_async.models import (
     SubscriptionStatus,
 )
 from cryptopay_async.ratelimit import DEFAULT_MARGIN, DEFAULT_RATE, TokenBucket
-from cryptopay_async.testing import CryptopayEmulator, serve_in_thread
+from cryptopay_async.testing import CryptopayEmulator, Faults, serve_in_thread
 from tests.support import serve_asgi
 
 pytestmark = pytest.mark.anyio
@@ -300,3 +302,25 @@ async def test_300_concurrent_calls_through_the_limiter_earn_no_429() -> None:
     assert emulator.rate_limited == 0
     assert elapsed >= period  # the second hundred had to wait for the window
     assert elapsed < period * 2.5
+
+
+async def test_a_non_utf8_date_over_tcp_is_401(world: World) -> None:
+    headers = {b"Date": b"\xff\xfe", b"Authorization": f"HMAC {world.emulator.api_key}:x".encode()}
+    async with httpx.AsyncClient(base_url=world.url) as http:
+        answer = await http.get("/api/rates/BTC/EUR", headers=headers)
+    assert answer.status_code == 401
+
+
+async def test_a_delayed_answer_over_tcp_times_out_after_processing(world: World) -> None:
+    tag = f"SLOW-{time.monotonic_ns()}"
+    world.emulator.faults = Faults(delay_rate=1.0, delay_seconds=1.0)
+    try:
+        async with world.client(timeout=0.2, max_retries=0) as slow:
+            with pytest.raises(APITimeoutError):
+                await slow.invoices.create(
+                    price_amount="5", price_currency="EUR", pay_currency="BTC", custom_id=tag
+                )
+    finally:
+        world.emulator.faults = Faults()
+    async with world.client() as client:
+        assert (await client.invoices.retrieve_by_custom_id(tag)).custom_id == tag
