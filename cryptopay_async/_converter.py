@@ -164,7 +164,9 @@ converter.register_structure_hook_factory(
 
 def _first_error(exc: Exception, index: int | str, item_type: Any, tp: Any) -> Exception:
     """cattrs' error shape for one bad element, so ``transform_error`` prints its path."""
-    exc.__notes__ = [IterableValidationNote(f"Structuring {tp} @ index {index!r}", index, item_type)]
+    exc.__notes__ = [
+        IterableValidationNote(f"Structuring {tp} @ index {index!r}", index, item_type)
+    ]
     return IterableValidationError(f"While structuring {tp!r}", [exc], tp)
 
 
@@ -206,8 +208,12 @@ def _dict_hook(tp: Any) -> Callable[[Any, Any], Any]:
     return structure
 
 
-converter.register_structure_hook_factory(lambda tp: typing.get_origin(tp) is list, _list_hook)
-converter.register_structure_hook_factory(lambda tp: typing.get_origin(tp) is dict, _dict_hook)
+def _origin_is(origin: type) -> Callable[[Any], bool]:
+    return lambda tp: bool(typing.get_origin(tp) == origin)
+
+
+converter.register_structure_hook_factory(_origin_is(list), _list_hook)
+converter.register_structure_hook_factory(_origin_is(dict), _dict_hook)
 
 
 def _model_hook(cls: Any) -> Callable[[Any, Any], Any]:

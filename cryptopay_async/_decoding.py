@@ -17,6 +17,7 @@ tests on both.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from decimal import Decimal
@@ -96,6 +97,7 @@ class CattrsEngine:
 
 _AT = re.compile(r"(?s)(.*) - at `(\$.*)`")
 _MISSING = re.compile(r"(?s)Object missing required field `(.*)`")
+_FIELD = re.compile(r"(?s)field `(\w+)`: (.*)")  # raised by _msgspec_decoding's checks
 
 
 class MsgspecEngine:
@@ -120,6 +122,9 @@ class MsgspecEngine:
             missing = _MISSING.fullmatch(reason)
             if missing:  # the same words and path as the cattrs engine
                 reason, path = "required field missing", f"{path}.{missing[1]}"
+            field = _FIELD.fullmatch(reason)
+            if field:
+                reason, path = field[2], f"{path}.{field[1]}"
             raise DecodeError("invalid", reason, path) from None
         except self._errors.DecodeError as exc:
             raise DecodeError("not_json", f"the body is not JSON: {exc}") from None
@@ -137,10 +142,8 @@ class MsgspecEngine:
 
 def _engines() -> dict[str, Engine]:
     found: dict[str, Engine] = {"cattrs": CattrsEngine()}
-    try:
+    with contextlib.suppress(ImportError):  # msgspec comes with the speedups extra
         found["msgspec"] = MsgspecEngine()
-    except ImportError:  # the speedups extra is not installed
-        pass
     return found
 
 

@@ -47,14 +47,22 @@ _tzinfo = operator.attrgetter("tzinfo")
 _set = object.__setattr__
 
 
+def _values(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]] | None:
+    """A C-level getter of the fields' values as a tuple, or None when there are none."""
+    if not names:
+        return None
+    get = operator.attrgetter(*names)
+    return get if len(names) > 1 else lambda obj: (get(obj),)
+
+
 def _post_init(
     public: type,
     enums: tuple[tuple[str, dict[str, Any]], ...],
     decimals: tuple[str, ...],
     timestamps: tuple[str, ...],
 ) -> Callable[[Any], None]:
-    get_decimals = operator.attrgetter(*decimals) if decimals else None
-    get_timestamps = operator.attrgetter(*timestamps) if timestamps else None
+    """The rules msgspec does not apply, run as each instance is built (see the docstring)."""
+    get_decimals, get_timestamps = _values(decimals), _values(timestamps)
 
     def post_init(self: Any) -> None:
         _set(self, "__class__", public)
@@ -62,17 +70,15 @@ def _post_init(
             value = getattr(self, name)
             _set(self, name, members.get(value, value))
         if get_decimals is not None:
-            values = get_decimals(self)
-            found = (values,) if len(decimals) == 1 else values
+            found = get_decimals(self)
             # filter(None, ...) drops None and zero, both fine; the rest must be finite.
             if not all(map(_is_finite, filter(None, found))):
                 name, value = next(
                     (n, v) for n, v in zip(decimals, found, strict=True) if v and not v.is_finite()
                 )
-                raise ValueError(f"{name}: expected a finite decimal, got {value}")
+                raise ValueError(f"field `{name}`: expected a finite decimal, got {value}")
         if get_timestamps is not None:
-            values = get_timestamps(self)
-            found = (values,) if len(timestamps) == 1 else values
+            found = get_timestamps(self)
             if None in map(_tzinfo, filter(None, found)):
                 for name, value in zip(timestamps, found, strict=True):
                     if value is not None and value.tzinfo is None:
@@ -94,9 +100,9 @@ class _WireTypes:
         if origin in (typing.Union, types.UnionType):
             return _union([self.of(a) for a in args])
         if origin is list:
-            return list[self.of(args[0])]  # type: ignore[misc]
+            return types.GenericAlias(list, (self.of(args[0]),))
         if origin is dict:
-            return dict[args[0], self.of(args[1])]  # type: ignore[misc]
+            return types.GenericAlias(dict, (args[0], self.of(args[1])))
         return tp
 
     def _model(self, cls: type) -> type:
@@ -169,9 +175,7 @@ class MsgspecDecoders:
     def envelope(self, raw: bytes, tp: Any) -> tuple[Any, Any]:
         decoder = self._envelopes.get(tp)
         if decoder is None:
-            wire = msgspec.defstruct(
-                "Envelope", [("data", self._wire.of(tp)), ("meta", Any, None)]
-            )
+            wire = msgspec.defstruct("Envelope", [("data", self._wire.of(tp)), ("meta", Any, None)])
             decoder = self._envelopes[tp] = msgspec.json.Decoder(wire)
         body = decoder.decode(raw)
         return body.data, body.meta

@@ -1,4 +1,7 @@
-"""The cattrs converter on Python values (nested arguments, ``to_dict``); bytes are in test_decoding."""
+"""The cattrs converter on Python values (nested arguments, ``to_dict``).
+
+Bytes to models, on both engines, are in ``test_decoding.py``.
+"""
 
 from __future__ import annotations
 

@@ -19,7 +19,9 @@ import attrs
 import pytest
 
 from cryptopay_async._converter import structure
-from cryptopay_async._decoding import ENGINES, DecodeError, Engine
+from cryptopay_async._decoding import DecodeError, Engine
+from cryptopay_async.callbacks import CallbackPayloadError, InvoiceCallback
+from cryptopay_async.callbacks._verify import parse
 from cryptopay_async.models import (
     Exchange,
     Invoice,
@@ -31,21 +33,15 @@ from cryptopay_async.models import (
     Transaction,
 )
 from cryptopay_async.resources import OPERATIONS
-from tests.support import FIXTURES
+from tests.support import FIXTURES, fixture_bytes
 
 BODIES = sorted(FIXTURES.glob("responses*/*/*.json"))
 RESULT = {op.name: op for op in OPERATIONS}
 INVOICE = json.loads((FIXTURES / "responses-2023/invoices/retrieve.json").read_bytes())["data"]
-TRANSACTION = json.loads((FIXTURES / "responses-2023/transactions/list.json").read_bytes())[
-    "data"
-][0]
+TRANSACTION = json.loads((FIXTURES / "responses-2023/transactions/list.json").read_bytes())["data"][
+    0
+]
 GOOD_EXCHANGE = {"pair": "BTCEUR", "rate": "50000.5", "fee": "0.1", "fee_currency": "EUR"}
-
-
-@pytest.fixture(params=["msgspec", "cattrs"])
-def engine(request: pytest.FixtureRequest) -> Engine:
-    """Each engine by name: a missing one fails here (CI installs the speedups extra)."""
-    return ENGINES[request.param]
 
 
 def body(value: Any) -> bytes:
@@ -165,8 +161,9 @@ def test_known_enum_values_are_members_and_unknown_ones_plain_strings(
 
 def test_unknown_keys_are_ignored(engine: Engine) -> None:
     exchange = engine.document(body({**GOOD_EXCHANGE, "new_in_2027": {"x": [1]}}), Exchange)
-    assert exchange == Exchange(pair="BTCEUR", rate=Decimal("50000.5"), fee=Decimal("0.1"),
-                                fee_currency="EUR")
+    assert exchange == Exchange(
+        pair="BTCEUR", rate=Decimal("50000.5"), fee=Decimal("0.1"), fee_currency="EUR"
+    )
 
 
 @pytest.mark.parametrize(("score", "ok"), [(7.28, True), (7, True), (True, False), ("7.28", False)])
@@ -184,6 +181,8 @@ def test_numbers_are_numbers_and_bools_are_not(engine: Engine, score: object, ok
     [
         ({"pay_amount": "a lot"}, "$.data[3].pay_amount"),
         ({"pay_amount": None}, "$.data[3].pay_amount"),
+        ({"pay_amount": "NaN"}, "$.data[3].pay_amount"),
+        ({"exchange": {**GOOD_EXCHANGE, "fee": "-Infinity"}}, "$.data[3].exchange.fee"),
         ({"created_at": "yesterday"}, "$.data[3].created_at"),
         ({"status": 7}, "$.data[3].status"),
         ({"transactions": [{"txid": 1}]}, "$.data[3].transactions[0].txid"),
@@ -257,3 +256,22 @@ def test_a_malformed_body_costs_memory_in_proportion_and_a_short_message(
     # Parsing may hold the body's values once (dicts, strings): a few times its size, not
     # the hundreds of times one exception per element cost before.
     assert peak <= 30 * len(raw) + 1_000_000, f"{peak:,} bytes for a {len(raw):,}-byte body"
+
+
+def test_a_callback_with_amounts_as_json_numbers_decodes_exactly(engine_in_use: Engine) -> None:
+    # The Java SDK's README example sends "price_amount":100.0; numbers keep their text.
+    raw = fixture_bytes("callbacks/invoice-status-changed.json")
+    raw = raw.replace(b'"price_amount":"10.0"', b'"price_amount":100.0')
+    raw = raw.replace(b'"pay_amount":"12.271023"', b'"pay_amount":12.271023')
+    raw = raw.replace(b'"type":"Invoice",', b'"type":"Invoice","new_top_level":[1],')
+    event = parse(raw)
+    assert isinstance(event, InvoiceCallback)
+    assert str(event.data.price_amount) == "100.0"
+    assert event.data.pay_amount == Decimal("12.271023")
+
+
+def test_a_callback_with_a_nan_amount_is_refused_with_its_path(engine_in_use: Engine) -> None:
+    raw = fixture_bytes("callbacks/invoice-status-changed.json")
+    raw = raw.replace(b'"price_amount":"10.0"', b'"price_amount":"NaN"')
+    with pytest.raises(CallbackPayloadError, match=r"price_amount"):
+        parse(raw)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from cryptopay_async import _json
-from cryptopay_async import _decoding
+from cryptopay_async import _decoding, _json
 from cryptopay_async._decoding import DecodeError
 from cryptopay_async._exceptions import CryptopayError, SignatureVerificationError
 from cryptopay_async.callbacks._events import Callback, UnknownCallback
