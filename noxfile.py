@@ -9,11 +9,16 @@ import nox
 nox.options.sessions = ["tests", "lint", "typecheck"]  # `nox` alone; bench and demo by name
 nox.options.reuse_existing_virtualenvs = True
 
+# The package with every extra, plus the `dev` dependency group of pyproject.toml (read
+# here, so the session's pip need not support `--group`).
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+DEVELOP = ("-e", ".[all]", *nox.project.dependency_groups(PYPROJECT, "dev"))
+
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite, every async test under asyncio and trio."""
-    session.install("-e", ".[dev]")
+    session.install(*DEVELOP)
     session.run("pytest", *session.posargs)
 
 
@@ -28,7 +33,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package, the tests and the benchmarks."""
-    session.install("-e", ".[dev]")
+    session.install(*DEVELOP)
     session.run("mypy")
 
 
@@ -42,7 +47,7 @@ def codegen(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: each script prints a table; then benchmarks/RESULTS.md and the plot."""
-    session.install("-e", ".[dev]")
+    session.install(*DEVELOP)
     for script in ("bench_http.py", "bench_decode.py", "bench_limiter.py", "bench_client.py"):
         session.run("python", str(Path("benchmarks") / script))
     session.run("python", "benchmarks/report.py")

@@ -6,6 +6,7 @@ unusable value) naming the argument, so a bad call never reaches the server.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -16,6 +17,16 @@ from urllib.parse import quote
 import attrs
 
 from cryptopay_async._converter import converter, describe_error, to_dict
+
+MAX_AMOUNT_DIGITS = 30
+"""Digits an amount may have before, and after, the decimal point.
+
+Far beyond any payment (10^30 of anything; 18 decimals is the finest crypto unit in
+use) and small enough that ``"1e9999999"`` or ``"0e-999999999"`` is refused before
+``format`` would write it out as megabytes or gigabytes of digits.
+"""
+_MAX_AMOUNT_TEXT = 100
+_MAX_AMOUNT_BITS = 100  # 2**100 has 31 digits: an int this long cannot pass the check above
 
 
 def amount(name: str, value: object) -> str:
@@ -28,17 +39,44 @@ def amount(name: str, value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, Decimal | str | int):
         raise TypeError(f"{name} must be a Decimal, str or int, got {type(value).__name__}")
     if isinstance(value, str):
+        if len(value) > _MAX_AMOUNT_TEXT:
+            raise ValueError(
+                f"{name} is {len(value)} characters long, too long for an amount: {_preview(value)}"
+            )
         try:
             number = Decimal(value)
         except InvalidOperation:
             raise ValueError(f"{name} is not a decimal number: {value!r}") from None
         if value != value.strip():
             raise ValueError(f"{name} has surrounding whitespace: {value!r}")
+    elif isinstance(value, int) and value.bit_length() > _MAX_AMOUNT_BITS:
+        digits = int(value.bit_length() * math.log10(2)) + 1  # str() of a huge int raises
+        raise ValueError(_out_of_range(name, "the int", f"about {digits}", "before"))
     else:
         number = Decimal(value)
     if not number.is_finite():
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+        raise ValueError(f"{name} must be a finite number, got {_preview(value)}")
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    before, after = max(number.adjusted() + 1, 1), max(-exponent, 0)
+    if before > MAX_AMOUNT_DIGITS:
+        raise ValueError(_out_of_range(name, _preview(value), before, "before"))
+    if after > MAX_AMOUNT_DIGITS:
+        raise ValueError(_out_of_range(name, _preview(value), after, "after"))
     return format(number, "f")
+
+
+def _out_of_range(name: str, shown: str, digits: object, where: str) -> str:
+    return (
+        f"{name} is out of range for an amount: {shown} has {digits} digits "
+        f"{where} the decimal point, at most {MAX_AMOUNT_DIGITS} are allowed on each side"
+    )
+
+
+def _preview(value: object) -> str:
+    """``repr`` of a value cut to 40 characters, so an error message stays one short line."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def text(name: str, value: object) -> str:

@@ -26,15 +26,11 @@ from typing import Any, Literal, Protocol, TypeVar
 import cattrs
 
 from cryptopay_async import _converter
+from cryptopay_async._error_messages import clip
 
 T = TypeVar("T")
 
 Kind = Literal["not_json", "no_envelope", "invalid"]
-_LIMIT = 300
-
-
-def _bounded(text: str, limit: int = _LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class DecodeError(ValueError):
@@ -42,8 +38,8 @@ class DecodeError(ValueError):
 
     def __init__(self, kind: Kind, reason: str, path: str = "$") -> None:
         self.kind: Kind = kind
-        self.reason = _bounded(reason)
-        self.path = _bounded(path, 120)
+        self.reason = clip(reason, 300)
+        self.path = clip(path, 120)
         super().__init__(f"{self.reason} at {self.path}" if kind == "invalid" else self.reason)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from cryptopay_async import _error_messages as say
+from cryptopay_async._ambiguity import advise, transport_failure_maybe_processed
 from cryptopay_async._exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -20,24 +22,36 @@ class ErrorDecodingMiddleware:
     It sits outside the retry step, so it only sees the final answer: a 503 that a
     retry cured never reaches the caller. A 304 passes only when the request was
     conditional (the caller asked for it); redirects are errors and are never followed.
+    Every error says whether the request may have been processed (``maybe_processed``)
+    and, when it may have been, what to do about it.
     """
 
     async def __call__(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:
         try:
             response = await call_next(request)
         except httpx.TimeoutException as exc:
-            raise APITimeoutError(
-                f"{request.method} {request.url.path} timed out ({type(exc).__name__})",
+            error: APIConnectionError = APITimeoutError(
+                f"{say.where(request)} timed out ({type(exc).__name__}) "
+                f"{say.after_attempts(request)}",
                 request=request,
-            ) from exc
+                maybe_processed=transport_failure_maybe_processed(request, exc),
+            )
+            advise(error, request)
+            raise error from exc
         except httpx.RequestError as exc:
-            raise APIConnectionError(
-                f"{request.method} {request.url.path} failed: {type(exc).__name__}: {exc}",
+            error = APIConnectionError(
+                f"{say.where(request)} failed {say.after_attempts(request)}: "
+                f"{type(exc).__name__}: {say.clip(str(exc))}",
                 request=request,
-            ) from exc
+                maybe_processed=transport_failure_maybe_processed(request, exc),
+            )
+            advise(error, request)
+            raise error from exc
         status = response.status_code
         if 200 <= status < 300:
             return response
         if status == 304 and any(h in request.headers for h in _CONDITIONAL_HEADERS):
             return response
-        raise status_error_from_response(response)
+        status_error = status_error_from_response(response)
+        advise(status_error, request)
+        raise status_error

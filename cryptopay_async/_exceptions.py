@@ -7,6 +7,7 @@ from typing import Any
 import attrs
 import httpx
 
+from cryptopay_async import _error_messages as say
 from cryptopay_async import _json
 from cryptopay_async._headers import parse_retry_after
 
@@ -18,13 +19,16 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ClientError",
+    "CommitExpiredError",
     "ConflictError",
     "CryptopayError",
+    "CustomIdMismatchError",
     "ErrorDetail",
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RecoveryError",
     "ServerError",
     "ServiceUnavailableError",
     "SignatureVerificationError",
@@ -32,8 +36,23 @@ __all__ = [
 ]
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class CryptopayError(Exception):
-    """Base of every error this SDK raises on purpose."""
+    """Base of every error this SDK raises on purpose.
+
+    ``maybe_processed`` is True when the server may have acted on the request although
+    an error was raised (an object created, money moved): look before repeating it. It
+    is False where the request certainly did not act (refused, never sent, a read).
+    """
+
+    maybe_processed: bool = False
+
+    def _amend(self, advice: str) -> None:
+        """Append what to do to the message (``str(error)``)."""
+        head = str(self.args[0]) if self.args else ""
+        self.args = (f"{head}; {advice}" if head else advice, *self.args[1:])
 
 
 class APIConnectionError(CryptopayError):
@@ -43,9 +62,14 @@ class APIConnectionError(CryptopayError):
     not the request): read the object back by its ``custom_id`` before repeating.
     """
 
-    def __init__(self, message: str, *, request: httpx.Request) -> None:
+    def __init__(
+        self, message: str, *, request: httpx.Request, maybe_processed: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.request = request
+        if maybe_processed is None:  # unknown stage of failure: assume the worst for a write
+            maybe_processed = request.method not in READ_ONLY_METHODS
+        self.maybe_processed = maybe_processed
 
 
 class APITimeoutError(APIConnectionError):
@@ -53,11 +77,21 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(CryptopayError):
-    """A 2xx answer whose body is not the documented JSON."""
+    """A 2xx answer whose body is not the documented JSON.
+
+    The server accepted the request: for a POST or PATCH it acted on it
+    (``maybe_processed``), so do not send it again; read the object back instead.
+    """
 
     def __init__(self, message: str, *, response: httpx.Response) -> None:
         super().__init__(message)
         self.response = response
+        self.maybe_processed = _method(response) not in READ_ONLY_METHODS
+        if self.maybe_processed:
+            self._amend(
+                "the server accepted the request, so it was processed: do not send it "
+                "again; read the object back instead"
+            )
 
 
 class SignatureVerificationError(CryptopayError):
@@ -103,22 +137,40 @@ class APIStatusError(CryptopayError):
         self.details = details or []
         self.request_id = request_id
         self.response = response
+        # A 5xx other than 503 may come after the work was done; a read changes nothing.
+        self.maybe_processed = (
+            response.status_code >= 500
+            and response.status_code != 503
+            and _method(response) not in READ_ONLY_METHODS
+        )
         super().__init__(self._one_line())
 
     def _one_line(self) -> str:
-        head = f"{self.status_code} {self.code}" if self.code else str(self.status_code)
-        text = f"{head}: {self.message}"
+        """``GET /api/x -> 404 not_found: not found [details]; hint (request_id=...)``."""
+        code = f" {say.clip(self.code, 40)}" if self.code else ""
+        text = f"{self.status_code}{code}: {say.clip(self.message)}"
+        request = say.request_of(self.response)
+        if request is not None:
+            text = f"{say.where(request)} -> {text}"
         if self.details:
-            text += " [" + "; ".join(_describe(d) for d in self.details) + "]"
+            text += " " + say.describe_details(self.details)
+        hint = self._hint(request) if request is not None else None
+        if hint:
+            text += f"; {hint}"
         if self.request_id:
-            text += f" (request_id={self.request_id})"
-        return text
+            text += f" (request_id={say.clip(self.request_id, 64)})"
+        return say.clip(text, say.MAX_LINE)
+
+    def _hint(self, request: httpx.Request) -> str | None:
+        """What to check or do next, when the status says more than its text."""
+        if self.status_code >= 500 or say.attempts(request) > 1:
+            return say.after_attempts(request)
+        return None
 
 
-def _describe(detail: ErrorDetail) -> str:
-    if detail.target and detail.message:
-        return f"{detail.target} {detail.message}"
-    return detail.message or detail.code
+def _method(response: httpx.Response) -> str | None:
+    request = say.request_of(response)  # None: built without its request, method unknown
+    return None if request is None else request.method
 
 
 class ClientError(APIStatusError):
@@ -130,7 +182,14 @@ class BadRequestError(ClientError):
 
 
 class AuthenticationError(ClientError):
-    """401: the HMAC signature or the API key did not verify."""
+    """401: the HMAC signature or the API key did not verify.
+
+    ``str()`` lists what to check: the key (its first characters) and the environment
+    it belongs to, the secret, and the clock (measured against the server's ``Date``).
+    """
+
+    def _hint(self, request: httpx.Request) -> str | None:
+        return say.authentication_hint(request, self.response)
 
 
 class PermissionDeniedError(ClientError):
@@ -142,7 +201,13 @@ class NotFoundError(ClientError):
 
 
 class ConflictError(ClientError):
-    """409: in practice the ``custom_id`` was already used; the first request won."""
+    """409: in practice the ``custom_id`` was already used; the first request won.
+
+    ``str()`` names the ``custom_id`` the request carried.
+    """
+
+    def _hint(self, request: httpx.Request) -> str | None:
+        return say.conflict_hint(request)
 
 
 class UnprocessableEntityError(ClientError):
@@ -158,6 +223,12 @@ class RateLimitError(ClientError):
         self.retry_after = parse_retry_after(response.headers)
         super().__init__(message, response=response, **kwargs)
 
+    def _hint(self, request: httpx.Request) -> str | None:
+        hint = f"{say.after_attempts(request)} (200 requests per minute per API key)"
+        if self.retry_after is not None:
+            hint += f"; Retry-After {self.retry_after:g} s"
+        return hint
+
 
 class ServerError(APIStatusError):
     """5xx: the server failed; a POST may or may not have been processed."""
@@ -169,6 +240,40 @@ class InternalServerError(ServerError):
 
 class ServiceUnavailableError(ServerError):
     """503: Cryptopay is down for maintenance; the request was not processed."""
+
+
+class CommitExpiredError(UnprocessableEntityError):
+    """422: a two-step withdrawal, transfer or recalculation was committed after its
+    30-second window. It expired unprocessed: nothing was moved. Create a new one."""
+
+
+class RecoveryError(CryptopayError):
+    """An ambiguous create or commit that the SDK could not settle by itself.
+
+    The message says what is known and what to do; ``maybe_processed`` says whether
+    the object may exist.
+    """
+
+    def __init__(self, message: str, *, maybe_processed: bool) -> None:
+        super().__init__(message)
+        self.maybe_processed = maybe_processed
+
+
+class CustomIdMismatchError(RecoveryError):
+    """The object read back by ``custom_id`` is not what this call asked for.
+
+    Another request (or another program) used the same ``custom_id`` with other
+    values; the SDK refuses to hand you someone else's object. ``differences`` maps
+    each field to ``(asked, found)``; ``found`` is the object as the API holds it.
+    """
+
+    def __init__(
+        self, message: str, *, custom_id: str, differences: dict[str, tuple[Any, Any]], found: Any
+    ) -> None:
+        super().__init__(message, maybe_processed=False)
+        self.custom_id = custom_id
+        self.differences = differences
+        self.found = found
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
@@ -202,7 +307,9 @@ def status_error_from_response(response: httpx.Response) -> APIStatusError:
     if payload is None:
         return cls(_status_text(response), response=response)
     error, request_id = payload
-    details = [_detail(item) for item in error.get("details") or () if isinstance(item, dict)]
+    listed = error.get("details")  # any JSON: a list of objects is what the API documents
+    listed = listed if isinstance(listed, list) else []
+    details = [_detail(item) for item in listed if isinstance(item, dict)]
     message = error.get("message")
     code = error.get("code")
     return cls(

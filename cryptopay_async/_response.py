@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from cryptopay_async import _decoding
+from cryptopay_async import _error_messages as say
 from cryptopay_async._decoding import DecodeError
 from cryptopay_async._exceptions import APIResponseValidationError
 
@@ -17,7 +18,7 @@ def decode_envelope(response: httpx.Response, tp: Any, name: str) -> tuple[Any, 
     The message names the request, the model and the first failing path
     (``$.data[3].pay_amount``), and stays short whatever the body's size.
     """
-    where = f"{response.request.method} {response.request.url.path}"
+    where = say.where(response.request)
     if response.status_code == 204:
         raise APIResponseValidationError(
             f"{where} answered 204 No Content where a body was expected", response=response

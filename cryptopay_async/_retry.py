@@ -39,6 +39,9 @@ class RetryPolicy:
     Delays grow ``initial_backoff * 2**n`` up to ``max_backoff``, minus up to ``jitter``
     of themselves at random. A ``Retry-After`` up to ``max_retry_after`` seconds is
     waited exactly; a longer one is not waited out, the error goes to the caller.
+    A create with a ``custom_id`` or a commit that failed ambiguously is settled by
+    reading it back and sending it again at most ``max_retries`` times, and no new
+    attempt starts ``recovery_deadline`` seconds after the call began.
     """
 
     max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
@@ -48,6 +51,7 @@ class RetryPolicy:
         default=0.25, validator=[attrs.validators.ge(0), attrs.validators.le(1)]
     )
     max_retry_after: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    recovery_deadline: float = attrs.field(default=120.0, validator=attrs.validators.ge(0))
     idempotent_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
     unsafe_statuses: frozenset[int] = frozenset({429, 503})
 
@@ -104,7 +108,7 @@ class RetryMiddleware:
             logger.debug(
                 "retrying %s %s after %s in %.3fs (retry %d of %d)",
                 method,
-                request.url.path,
+                request.url.raw_path.decode("ascii"),  # percent-encoded: no raw newline
                 reason,
                 delay,
                 retry,

@@ -7,6 +7,7 @@ import time
 
 import httpx
 
+from cryptopay_async import _error_messages as say
 from cryptopay_async._exceptions import error_payload
 from cryptopay_async._retry import ATTEMPT
 
@@ -46,11 +47,10 @@ def _log_attempt(
     request: httpx.Request, outcome: int | str, started: float, request_id: str | None
 ) -> None:
     logger.debug(
-        "%s %s -> %s attempt=%s elapsed=%.1fms request_id=%s",
-        request.method,
-        request.url.path,
+        "%s -> %s attempt=%s elapsed=%.1fms request_id=%s",
+        say.where(request),
         outcome,
         request.extensions.get(ATTEMPT, 1),
         (time.perf_counter() - started) * 1000,
-        request_id or "-",
+        say.clip(request_id, say.MAX_ID) if request_id else "-",
     )

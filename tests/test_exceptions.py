@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import email.utils
+import json
 from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cryptopay_async import (
     APIStatusError,
@@ -21,7 +24,7 @@ from cryptopay_async import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
-from cryptopay_async._exceptions import status_error_from_response
+from cryptopay_async._exceptions import status_error_class, status_error_from_response
 from cryptopay_async._headers import parse_retry_after
 from tests.support import FIXTURES, fixture_bytes, json_response
 
@@ -76,7 +79,7 @@ def test_any_body_gives_the_class_of_its_status(status: int, cls: type, body: by
     assert error.message == (httpx.codes.get_reason_phrase(status) or f"HTTP {status}")
     assert error.details == []
     assert error.request_id is None
-    assert str(error).startswith(f"{status}: ")
+    assert str(error).startswith(f"GET /api/invoices/1 -> {status}: ")
 
 
 ERROR_FIXTURES = sorted((FIXTURES / "errors").glob("*.json"))
@@ -87,8 +90,6 @@ def test_every_recorded_error_body(path: Path) -> None:
     status = int(path.stem.split("-")[0])
     body = path.read_bytes()
     error = status_error_from_response(response(status, body))
-    import json
-
     recorded = json.loads(body)
     assert (
         type(error)
@@ -112,7 +113,10 @@ def test_every_recorded_error_body(path: Path) -> None:
 
 def test_one_line_str_reads_like_the_contract() -> None:
     error = status_error_from_response(response(404, fixture_bytes("errors/404-not_found.json")))
-    assert str(error) == "404 not_found: not found (request_id=1bd79df91f60d973bbc4583d4be241d5)"
+    assert str(error) == (
+        "GET /api/invoices/1 -> 404 not_found: not found "
+        "(request_id=1bd79df91f60d973bbc4583d4be241d5)"
+    )
 
 
 def test_validation_details_are_named_in_str() -> None:
@@ -160,3 +164,61 @@ def test_rate_limit_error_carries_retry_after() -> None:
 
 def test_json_response_helper_sets_content_type() -> None:
     assert json_response(200, {}).headers["content-type"].startswith("application/json")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
+    max_leaves=30,
+)
+hostile_text = st.text(
+    alphabet=st.characters(exclude_categories=()), max_size=40
+) | st.sampled_from(["line one\nINFO forged", "\r\n" * 500, "x" * 100_000, "\u2028", "\x1b[31m"])
+DETAIL_KEYS = ("code", "target", "message", "args")
+error_objects = st.fixed_dictionaries(
+    {},
+    optional={
+        "code": json_values | hostile_text,
+        "message": json_values | hostile_text,
+        "details": json_values
+        | st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional=dict.fromkeys(DETAIL_KEYS, json_values | hostile_text),
+            ),
+            max_size=30,
+        ),
+    },
+)
+error_bodies = st.one_of(
+    json_values,
+    st.fixed_dictionaries(
+        {"error": error_objects},
+        optional={
+            "meta": json_values | st.fixed_dictionaries({"request_id": json_values | hostile_text})
+        },
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(status=st.integers(400, 599), body=error_bodies)
+def test_any_error_payload_gives_its_status_class_and_one_short_line(
+    status: int, body: object
+) -> None:
+    content = json.dumps(body).encode()
+    error = status_error_from_response(response(status, content))
+    assert type(error) is status_error_class(status)
+    assert error.status_code == status
+    assert str(error).startswith(f"GET /api/invoices/1 -> {status}")
+    assert str(error).isprintable()  # no newline, carriage return or escape sequence
+    assert len(str(error)) <= 1_000
+
+
+@pytest.mark.parametrize("details", [5, True, 1.5, "text", {"code": "x"}, None, [1, "a", None]])
+def test_error_details_of_any_json_type_keep_the_status_class(details: object) -> None:
+    body = json.dumps({"error": {"code": "invalid", "message": "no", "details": details}})
+    error = status_error_from_response(response(422, body.encode()))
+    assert type(error) is UnprocessableEntityError
+    assert error.details == []
+    assert str(error) == "GET /api/invoices/1 -> 422 invalid: no"

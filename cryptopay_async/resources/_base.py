@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import attrs
 
 from cryptopay_async import _arguments as arg
-from cryptopay_async import _json
+from cryptopay_async import _exactly_once, _json
 from cryptopay_async._pagination import AsyncPager, Page
 from cryptopay_async._response import decode_envelope
 
@@ -126,10 +126,17 @@ class Resource:
             )
         target = op.target(path_args, values)
         body = op.body_bytes(values)
-        response = await self._client._send(op.method, target, body)
-        result: T
-        result, _ = decode_envelope(response, op.result, op.result_name)
-        return result
+
+        async def send() -> T:
+            response = await self._client._send(op.method, target, body)
+            result: T
+            result, _ = decode_envelope(response, op.result, op.result_name)
+            return result
+
+        if op.name in _exactly_once.HANDLED:  # creates with custom_id, commits
+            settled: T = await _exactly_once.run(self._client, op.name, path_args, values, send)
+            return settled
+        return await send()
 
     def _paginate(
         self, op: Operation[list[T]], path_args: tuple[str, ...], values: Mapping[str, Any]

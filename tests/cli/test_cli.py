@@ -171,7 +171,7 @@ def test_callbacks_verify(cli: Run, tmp_path: Path) -> None:
             ["invoices", "get", "00000000-0000-4000-8000-000000000000"],
             {},
             3,
-            "error: 404 not_found: not found (request_id=",
+            "error: GET /api/invoices/00000000-0000-4000-8000-000000000000 -> 404 not_found: not",
         ),
         (["invoices", "get", "not-a-uuid"], {}, 3, "invoice_id must be an uuid"),
         (["rates", "BTC"], {}, 2, "give both BASE and QUOTE"),

@@ -10,8 +10,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cryptopay_async import AsyncCryptopay
+from cryptopay_async import _arguments as arg
 from cryptopay_async.models import (
     Beneficiary,
     BeneficiaryAddress,
@@ -19,6 +22,8 @@ from cryptopay_async.models import (
     CustomerAddress,
     TransactionReferenceType,
 )
+from cryptopay_async.resources import OPERATIONS, Operation
+from tests.resources.test_operations import BY_NAME, call_plan
 from tests.support import Recorder, fixture_json, json_response, recorded_client
 
 pytestmark = pytest.mark.anyio
@@ -264,3 +269,61 @@ async def test_risks_score_is_deprecated() -> None:
         with pytest.warns(DeprecationWarning, match="deprecated"):
             risk = await client.risks.score(address="x", currency="BTC", type="source_of_funds")
     assert risk.score == 7.5
+
+
+AMOUNT_PARAMS = [
+    (op, param.name) for op in OPERATIONS for param in (op.body or ()) if param.check is arg.amount
+]
+
+
+@pytest.mark.parametrize(
+    ("op", "param"), AMOUNT_PARAMS, ids=[f"{o.name}.{p}" for o, p in AMOUNT_PARAMS]
+)
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("1e9999999", "10000000 digits before the decimal point, at most 30"),
+        ("0e-999999999", "999999999 digits after the decimal point, at most 30"),
+        (Decimal("1E+30"), "31 digits before"),
+        pytest.param(10**100_000, "about 100001 digits before", id="10**100000"),
+        pytest.param("1" * 10_000, "10000 characters long, too long for", id="'1'*10000"),
+    ],
+)
+async def test_every_amount_argument_refuses_amplifying_amounts(
+    op: Operation[Any], param: str, value: object, fragment: str
+) -> None:
+    args, kwargs, _ = call_plan(BY_NAME[op.name])
+    kwargs[param] = value
+    recorder = Recorder(lambda r: json_response(500, {}))
+    resource, operation = op.name.split(".")
+    async with recorded_client(recorder) as client:
+        with pytest.raises(ValueError, match=f"^{param} ") as caught:
+            await getattr(getattr(client, resource), operation)(*args, **kwargs)
+    assert fragment in str(caught.value)
+    assert len(str(caught.value)) < 200
+    assert recorder.requests == []
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.decimals(),
+        st.integers(),
+        st.text(max_size=120),
+        st.from_regex(r"-?\d{1,40}(\.\d{0,40})?([eE][+-]?\d{1,10})?", fullmatch=True),
+    )
+)
+def test_an_amount_is_sent_exactly_or_refused_in_one_short_line(value: Decimal | int | str) -> None:
+    sent: str | None = None
+    error = ""
+    try:
+        sent = arg.amount("amount", value)
+    except ValueError as exc:
+        error = str(exc)
+    if sent is None:
+        assert error.startswith("amount ")
+        assert len(error) < 200
+        assert "\n" not in error
+    else:
+        assert Decimal(sent) == Decimal(value)
+        assert len(sent) <= 2 * arg.MAX_AMOUNT_DIGITS + 2

@@ -1,0 +1,70 @@
+"""Whether a failed request may have been processed, and what the error tells the caller.
+
+A write that failed after it left this machine (a read timeout, a connection dropped
+before the whole answer arrived, a 500/502/504) may have been carried out by the server:
+its error carries ``maybe_processed=True`` and a sentence saying how to find out. The
+README's "Ambiguous failures" table is this module written out.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from cryptopay_async import _json
+from cryptopay_async._exceptions import READ_ONLY_METHODS, CryptopayError
+
+# Failures where the request never left this machine: it certainly did not act.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+_SHOWN_ID = 60
+
+
+def transport_failure_maybe_processed(request: httpx.Request, error: Exception) -> bool:
+    """True unless the request certainly did not act: never sent, or only a read."""
+    if request.method in READ_ONLY_METHODS:
+        return False
+    return not isinstance(error, NOT_SENT)
+
+
+def shown(custom_id: str) -> str:
+    """A merchant id as quoted in messages: repr'd (newlines stay visible) and bounded."""
+    text = repr(custom_id)
+    return text if len(text) <= _SHOWN_ID else text[: _SHOWN_ID - 4] + "...'"
+
+
+def custom_id_of(request: httpx.Request) -> str | None:
+    """The ``custom_id`` a JSON request body carries, if any."""
+    content = request.content
+    if not content:
+        return None
+    try:
+        body = _json.loads(content)
+    except ValueError:
+        return None
+    value = body.get("custom_id") if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def advise(error: CryptopayError, request: httpx.Request) -> None:
+    """Add what to do to the message of an error that may have been processed."""
+    if not error.maybe_processed:
+        return
+    path = request.url.path
+    if path.endswith("/commit"):
+        error._amend(
+            "the commit may have been applied: read the object back and check whether it "
+            "was committed before committing again (a second commit is refused with 409)"
+        )
+        return
+    custom_id = custom_id_of(request)
+    if custom_id is not None:
+        error._amend(
+            f"it may have been processed: read it back by custom_id {shown(custom_id)} "
+            "(retrieve_by_custom_id) before repeating it"
+        )
+        return
+    error._amend(
+        f"{request.method} {path} may have been processed (an object created or money "
+        "moved): check before repeating it, or pass custom_id to make such a call "
+        "retry-safe"
+    )

@@ -1,0 +1,445 @@
+"""Exactly-once creates and commits: an ambiguous failure is settled, never guessed.
+
+Cryptopay has no idempotency keys, but a ``custom_id`` is unique per resource (a second
+create with it is refused with 409 ``duplicate_custom_id``), objects can be read back by
+it, and a second commit is refused with 409 ``already_committed``. So when a create
+carrying a ``custom_id`` or a commit fails in a way that may have been processed (read
+timeout, connection dropped after sending, 500/502/504, an unreadable 2xx), this module
+reads the object back; found → returned (after checking it is what was asked), not found
+→ sent again, which is safe because the server refuses a duplicate. Every attempt goes
+through the client's whole chain (limiter, signing, retry of the read-backs); the number
+of repeats is ``RetryPolicy.max_retries`` and no attempt starts after
+``RetryPolicy.recovery_deadline``.
+
+Written by hand: this is the API's own recovery protocol; no library knows it. The
+tables below say, per operation, how to read back and what must match.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import attrs
+
+from cryptopay_async._ambiguity import shown
+from cryptopay_async._exceptions import (
+    APIConnectionError,
+    CommitExpiredError,
+    ConflictError,
+    CryptopayError,
+    CustomIdMismatchError,
+    NotFoundError,
+    RateLimitError,
+    RecoveryError,
+    ServerError,
+    UnprocessableEntityError,
+)
+from cryptopay_async._pagination import Page
+
+if TYPE_CHECKING:
+    from cryptopay_async._client import AsyncCryptopay
+
+logger = logging.getLogger("cryptopay_async")
+
+Send = Callable[[], Awaitable[Any]]
+
+# How a field is compared: amounts as numbers, codes without regard to case, text exactly.
+_AMOUNTS = frozenset({"price_amount", "amount", "charged_amount", "received_amount"})
+_CODES = frozenset(
+    {"price_currency", "pay_currency", "receiver_currency", "currency", "charged_currency"}
+    | {"received_currency", "network", "period"}
+)
+
+
+@attrs.frozen
+class CreateRecovery:
+    """A create that takes ``custom_id``: where to read it back, what must match."""
+
+    what: str
+    read_back: str | None  # "resource.operation" taking the custom_id; None: no such call
+    compare: tuple[str, ...]
+
+
+@attrs.frozen
+class CommitRecovery:
+    """The second step of a two-step operation: how to tell it was committed."""
+
+    what: str
+    read_back: str  # "resource.operation" taking the commit's first path argument
+    # Whether the object read back was committed; None when the object cannot tell.
+    committed: Callable[[Any], bool] | None
+
+
+CREATES: dict[str, CreateRecovery] = {
+    "invoices.create": CreateRecovery(
+        "invoice",
+        "invoices.retrieve_by_custom_id",
+        ("price_amount", "price_currency", "pay_currency", "network", "customer_id"),
+    ),
+    "coin_withdrawals.create": CreateRecovery(
+        "coin withdrawal",
+        "coin_withdrawals.retrieve_by_custom_id",
+        (
+            "address",
+            "charged_currency",
+            "received_currency",
+            "network",
+            "charged_amount",
+            "received_amount",
+            "customer_id",
+        ),
+    ),
+    "channels.create": CreateRecovery(
+        "channel",
+        "channels.retrieve_by_custom_id",
+        ("name", "pay_currency", "receiver_currency", "network", "customer_id"),
+    ),
+    "subscriptions.create": CreateRecovery(
+        "subscription",
+        "subscriptions.retrieve_by_custom_id",
+        ("name", "amount", "currency", "period", "period_quantity", "payer_email"),
+    ),
+    # The API cannot read an exchange transfer back by custom_id: a repeat is sent at
+    # once (a duplicate is refused), and an executed one is found among transactions.
+    "exchange_transfers.create": CreateRecovery(
+        "exchange transfer",
+        None,
+        ("charged_currency", "received_currency", "charged_amount", "received_amount"),
+    ),
+}
+
+COMMITS: dict[str, CommitRecovery] = {
+    "coin_withdrawals.commit": CommitRecovery(
+        "coin withdrawal",
+        "coin_withdrawals.retrieve",
+        lambda withdrawal: str(withdrawal.status) not in ("new", "cancelled"),
+    ),
+    # ExchangeTransfer has no status: the server's refusal of a second commit decides.
+    "exchange_transfers.commit": CommitRecovery(
+        "exchange transfer", "exchange_transfers.retrieve", None
+    ),
+    # A recalculation cannot be read back; its invoice leaves ``unresolved`` once applied.
+    "invoices.commit_recalculation": CommitRecovery(
+        "invoice recalculation",
+        "invoices.retrieve",
+        lambda invoice: str(invoice.status) != "unresolved",
+    ),
+}
+
+REMEMBER = "invoices.create_recalculation"
+HANDLED = frozenset({*CREATES, *COMMITS, REMEMBER})
+
+# Recalculations created lately, by id: the commit of one whose answer was lost returns
+# it from here (the API has no call that reads a recalculation back).
+_RECENT: OrderedDict[str, Any] = OrderedDict()
+_RECENT_MAX = 1024
+_LEDGER_HINT = "transactions.list (reference_type ExchangeTransfer)"
+_LEDGER_SCAN = 1000  # ledger rows looked at, at most, to find one exchange transfer
+
+
+async def run(
+    client: AsyncCryptopay,
+    operation: str,
+    path_args: tuple[str, ...],
+    values: Mapping[str, Any],
+    send: Send,
+) -> Any:
+    """Run ``send`` (one attempt of ``operation``) and settle an ambiguous failure."""
+    if operation == REMEMBER:
+        recalculation = await send()
+        _RECENT[recalculation.id] = recalculation
+        while len(_RECENT) > _RECENT_MAX:
+            _RECENT.popitem(last=False)
+        return recalculation
+    create = CREATES.get(operation)
+    if create is not None:
+        custom_id = values.get("custom_id")
+        if custom_id is None:
+            return await send()
+        return await _Create(client, operation, create, custom_id, values, send).run()
+    return await _Commit(client, operation, COMMITS[operation], path_args, send).run()
+
+
+class _Attempts:
+    """The bound shared by creates and commits: repeats and the overall deadline."""
+
+    def __init__(self, client: AsyncCryptopay, operation: str) -> None:
+        self.client = client
+        self.operation = operation
+        self.policy = client.retry_policy
+        self.started = anyio.current_time()
+        self.repeats = 0
+        self.ambiguous: CryptopayError | None = None
+
+    def note_ambiguous(self, error: CryptopayError) -> None:
+        self.ambiguous = error
+        logger.info(
+            "%s failed ambiguously (%s): reading back before repeating",
+            self.operation,
+            type(error).__name__,
+        )
+
+    async def next_round(self, advice: str) -> None:
+        """Wait before the next repeat, or give up with the last ambiguous error."""
+        elapsed = anyio.current_time() - self.started
+        if self.repeats >= self.policy.max_retries or elapsed >= self.policy.recovery_deadline:
+            error = self.ambiguous
+            assert error is not None
+            error._amend(
+                f"still unsettled after {self.repeats + 1} attempt(s) in {elapsed:.1f} s: {advice}"
+            )
+            raise error
+        await anyio.sleep(self.policy.backoff(self.repeats))
+        self.repeats += 1
+
+    async def ledger_row(self, matches: Callable[[Any], bool]) -> Any:
+        """The newest exchange-transfer ledger row that ``matches`` (a bounded scan)."""
+        since = datetime.now(UTC) - timedelta(seconds=self.policy.recovery_deadline + 600)
+        listing = self.client.transactions.list(
+            reference_type="ExchangeTransfer", created_at_from=since
+        )
+        page: (
+            Page[Any] | None
+        ) = await listing  # pages by hand: no generator left open after a match
+        scanned = 0
+        while page is not None and scanned < _LEDGER_SCAN:
+            for row in page.data:
+                if matches(row):
+                    return row
+            scanned += len(page.data)
+            page = await page.next_page()
+        return None
+
+    async def read(self, operation: str, *args: str) -> Any:
+        """A read-back (a GET, retried by the chain); None if not found, or if unreachable."""
+        resource, name = operation.split(".")
+        try:
+            return await getattr(getattr(self.client, resource), name)(*args)
+        except NotFoundError:
+            return None
+        except (APIConnectionError, ServerError, RateLimitError) as exc:
+            logger.info("%s read-back failed (%s): trying again", self.operation, exc)
+            return None
+
+
+class _Create(_Attempts):
+    def __init__(
+        self,
+        client: AsyncCryptopay,
+        operation: str,
+        recovery: CreateRecovery,
+        custom_id: str,
+        values: Mapping[str, Any],
+        send: Send,
+    ) -> None:
+        super().__init__(client, operation)
+        self.recovery = recovery
+        self.custom_id = custom_id
+        self.values = values
+        self.send = send
+
+    async def run(self) -> Any:
+        recovery, custom_id = self.recovery, self.custom_id
+        while True:
+            try:
+                return await self.send()
+            except ConflictError as exc:
+                if self.ambiguous is None:  # the first attempt: a genuine reuse
+                    exc._amend(
+                        f"custom_id {shown(custom_id)} is already used by another "
+                        f"{recovery.what}; if it is yours, read it back with "
+                        f"{recovery.read_back or _LEDGER_HINT}"
+                    )
+                    raise
+                logger.info(
+                    "%s repeat refused with 409: an earlier attempt got through", self.operation
+                )
+                found = await self._find()
+                if found is not None:
+                    return self._checked(found)
+            except CryptopayError as exc:
+                if not exc.maybe_processed:
+                    raise
+                self.note_ambiguous(exc)
+                if recovery.read_back is not None:
+                    found = await self.read(recovery.read_back, custom_id)
+                    if found is not None:
+                        return self._checked(found)
+            await self.next_round(
+                f"it may exist; read it back later by custom_id {shown(custom_id)}; "
+                "repeating this call is safe (a duplicate is refused with 409)"
+            )
+
+    async def _find(self) -> Any:
+        if self.recovery.read_back is not None:
+            return await self.read(self.recovery.read_back, self.custom_id)
+        return await self._find_exchange_transfer()
+
+    async def _find_exchange_transfer(self) -> Any:
+        """An executed transfer is in the ledger; a two-step one is not until committed."""
+        row = await self.ledger_row(lambda row: row.custom_id == self.custom_id)
+        if row is not None:
+            return await self.read("exchange_transfers.retrieve", row.reference_id)
+        executed = bool(self.values.get("force_commit"))
+        if executed:
+            state = (
+                "It was created with force_commit and executed, but is not yet in the "
+                "transactions list: find it there (reference_type ExchangeTransfer) "
+                "before doing anything else"
+            )
+        else:
+            state = (
+                "It was created two-step and never committed, so nothing was moved and "
+                "it expires 30 s after creation; create it again with a new custom_id"
+            )
+        raise RecoveryError(
+            f"exchange transfer with custom_id {shown(self.custom_id)} was created by an "
+            "earlier attempt whose answer was lost, and the API cannot read an exchange "
+            f"transfer back by custom_id. {state}",
+            maybe_processed=executed,
+        ) from self.ambiguous
+
+    def _checked(self, found: Any) -> Any:
+        differences: dict[str, tuple[Any, Any]] = {}
+        for field in self.recovery.compare:
+            asked = self.values.get(field)
+            if asked is None:
+                continue
+            have = getattr(found, field, None)
+            if not _same(field, asked, have):
+                differences[field] = (asked, have)
+        if differences:
+            listed = "; ".join(f"{f}: asked {a}, found {h}" for f, (a, h) in differences.items())
+            raise CustomIdMismatchError(
+                f"custom_id {shown(self.custom_id)} belongs to a {self.recovery.what} "
+                f"({found.id}) that is not what this call asked for ({listed}); it is "
+                "not returned as yours: use a new custom_id, or read that one back if "
+                "it is yours",
+                custom_id=self.custom_id,
+                differences=differences,
+                found=found,
+            )
+        logger.info("%s settled: custom_id read back after an ambiguous failure", self.operation)
+        return found
+
+
+def _same(field: str, asked: Any, have: Any) -> bool:
+    if have is None:
+        return False
+    if field in _AMOUNTS:
+        try:
+            return Decimal(str(asked)) == Decimal(str(have))
+        except InvalidOperation:
+            return False
+    if field in _CODES:
+        return str(asked).casefold() == str(have).casefold()
+    if isinstance(asked, int) and not isinstance(asked, bool):
+        return bool(asked == have)
+    return str(asked) == str(have)
+
+
+class _Commit(_Attempts):
+    def __init__(
+        self,
+        client: AsyncCryptopay,
+        operation: str,
+        recovery: CommitRecovery,
+        path_args: tuple[str, ...],
+        send: Send,
+    ) -> None:
+        super().__init__(client, operation)
+        self.recovery = recovery
+        self.path_args = path_args
+        self.send = send
+
+    async def run(self) -> Any:
+        recovery = self.recovery
+        while True:
+            try:
+                result = await self.send()
+            except ConflictError as exc:
+                if self.ambiguous is None:
+                    exc._amend(f"this {recovery.what} was committed before")
+                    raise
+                logger.info(
+                    "%s repeat refused with 409: an earlier attempt committed it", self.operation
+                )
+                return await self._committed(exc)
+            except UnprocessableEntityError as exc:
+                if not _expired(exc):
+                    raise
+                if self.ambiguous is not None and await self._was_committed():
+                    return await self._committed(exc)
+                raise CommitExpiredError(
+                    f"{recovery.what} {self.path_args[-1]} was not committed within its "
+                    "30-second window: it expired and nothing was moved; create a new one "
+                    f"({exc})",
+                    response=exc.response,
+                    code=exc.code,
+                    details=exc.details,
+                    request_id=exc.request_id,
+                ) from exc
+            except CryptopayError as exc:
+                if not exc.maybe_processed:
+                    raise
+                self.note_ambiguous(exc)
+                if recovery.committed is not None:
+                    current = await self.read(recovery.read_back, self.path_args[0])
+                    if current is not None and recovery.committed(current):
+                        logger.info("%s settled: read back as committed", self.operation)
+                        return await self._result(current)
+            else:
+                if self.operation == "invoices.commit_recalculation":
+                    _RECENT.pop(self.path_args[1], None)
+                return result
+            await self.next_round(
+                "it may have been committed; read it back and check before committing "
+                "again (a second commit is refused with 409)"
+            )
+
+    async def _was_committed(self) -> bool:
+        if self.recovery.committed is not None:
+            current = await self.read(self.recovery.read_back, self.path_args[0])
+            return current is not None and self.recovery.committed(current)
+        # An exchange transfer moves money in the ledger only once committed.
+        transfer_id = self.path_args[0]
+        row = await self.ledger_row(lambda row: row.reference_id == transfer_id)
+        return row is not None
+
+    async def _committed(self, cause: CryptopayError) -> Any:
+        current = await self.read(self.recovery.read_back, self.path_args[0])
+        if current is None:
+            raise RecoveryError(
+                f"{self.recovery.what} {self.path_args[-1]} was committed by an earlier "
+                "attempt whose answer was lost, but could not be read back now: read it "
+                "back later; do not commit it again",
+                maybe_processed=True,
+            ) from cause
+        return await self._result(current)
+
+    async def _result(self, current: Any) -> Any:
+        """The object the commit returns: the one read back, or a remembered recalculation."""
+        if self.operation != "invoices.commit_recalculation":
+            return current
+        recalculation = _RECENT.pop(self.path_args[1], None)
+        if recalculation is None:
+            raise RecoveryError(
+                f"invoice recalculation {self.path_args[1]} was committed by an earlier "
+                f"attempt whose answer was lost (invoice {self.path_args[0]} is now "
+                f"{current.status}); the API cannot read a recalculation back and this "
+                "client did not create it: read the invoice back; do not commit again",
+                maybe_processed=True,
+            )
+        return recalculation
+
+
+def _expired(error: UnprocessableEntityError) -> bool:
+    """The server's answer to a commit after the 30-second window (body not published)."""
+    codes = {error.code, *(detail.code for detail in error.details)}
+    return "expired" in codes

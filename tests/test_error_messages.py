@@ -1,0 +1,267 @@
+"""Errors a person can act on: each common failure, produced for real, read as one line."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from cryptopay_async import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncCryptopay,
+    AuthenticationError,
+    ConflictError,
+    CryptopayError,
+    NotFoundError,
+    RateLimitError,
+    RetryPolicy,
+    UnprocessableEntityError,
+)
+from cryptopay_async._error_messages import clip
+from cryptopay_async._exceptions import status_error_from_response
+from cryptopay_async.testing import CryptopayEmulator
+from cryptopay_async.testing._server import free_port, serve_in_thread
+from tests.fake_server import FakeCryptopay
+from tests.support import API_KEY, API_SECRET
+
+pytestmark = pytest.mark.anyio
+
+MAX_LENGTH = 1000
+
+
+def assert_actionable(error: CryptopayError, *secrets: str) -> str:
+    """One line, bounded, no secret; returns the text for the case's own checks."""
+    text = str(error)
+    assert "\n" not in text
+    assert "\r" not in text
+    assert len(text) <= MAX_LENGTH, len(text)
+    for secret in secrets:
+        assert secret not in text
+    return text
+
+
+@pytest.fixture
+async def emulated(
+    cryptopay_server: tuple[CryptopayEmulator, str],
+) -> AsyncIterator[tuple[CryptopayEmulator, AsyncCryptopay]]:
+    emulator, url = cryptopay_server
+    async with AsyncCryptopay(
+        api_key=emulator.api_key,
+        api_secret=emulator.api_secret,
+        base_url=url,
+        rate_limiter=None,
+        retry_policy=RetryPolicy(initial_backoff=0),
+    ) as client:
+        yield emulator, client
+
+
+async def test_404_names_method_and_path(
+    emulated: tuple[CryptopayEmulator, AsyncCryptopay],
+) -> None:
+    _, client = emulated
+    with pytest.raises(NotFoundError) as caught:
+        await client.rates.retrieve("BTC", "XYZ")
+    text = assert_actionable(caught.value)
+    assert text.startswith("GET /api/rates/BTC/XYZ -> 404 not_found: not found (request_id=")
+
+
+async def test_404_path_is_shown_as_sent_percent_encoded(
+    emulated: tuple[CryptopayEmulator, AsyncCryptopay],
+) -> None:
+    _, client = emulated
+    with pytest.raises(NotFoundError) as caught:
+        await client.invoices.retrieve_by_custom_id("ORDER 42/a\n")
+    text = assert_actionable(caught.value)
+    assert "GET /api/invoices/custom_id/ORDER%2042%2Fa%0A -> 404" in text
+
+
+async def test_401_lists_key_secret_environment_and_clock(
+    cryptopay_server: tuple[CryptopayEmulator, str],
+) -> None:
+    emulator, url = cryptopay_server
+    wrong_secret = "not-the-secret-" + "x" * 20
+    async with AsyncCryptopay(
+        api_key=emulator.api_key, api_secret=wrong_secret, base_url=url, rate_limiter=None
+    ) as client:
+        with pytest.raises(AuthenticationError) as caught:
+            await client.accounts.list()
+    text = assert_actionable(caught.value, wrong_secret, emulator.api_key, emulator.api_secret)
+    assert text.startswith("GET /api/accounts -> 401 unauthenticated: ")
+    assert f"the API key '{emulator.api_key[:4]}…' exists for 127.0.0.1:" in text
+    assert "sandbox and production keys differ" in text
+    assert "the API secret belongs to that key" in text
+    assert "the clock is within 15 min of the server's" in text
+
+
+async def test_401_from_a_clock_20_minutes_ahead_says_so_first(
+    cryptopay_server: tuple[CryptopayEmulator, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator, url = cryptopay_server
+    ahead = email.utils.formatdate(time.time() + 20 * 60, usegmt=True)
+    monkeypatch.setattr("cryptopay_async._signing.http_date", lambda: ahead)
+    async with AsyncCryptopay(
+        api_key=emulator.api_key, api_secret=emulator.api_secret, base_url=url, rate_limiter=None
+    ) as client:
+        with pytest.raises(AuthenticationError) as caught:
+            await client.accounts.list()
+    text = assert_actionable(caught.value, emulator.api_secret)
+    assert "check: this machine's clock is 20 min ahead of the server's" in text
+
+
+@pytest.mark.parametrize(
+    ("host", "environment"),
+    [
+        ("business-sandbox.cryptopay.me", "sandbox (business-sandbox.cryptopay.me)"),
+        ("business.cryptopay.me", "production (business.cryptopay.me)"),
+    ],
+)
+def test_401_names_the_environment_of_the_host(host: str, environment: str) -> None:
+    request = httpx.Request(
+        "GET", f"https://{host}/api/accounts", headers={"Authorization": f"HMAC {API_KEY}:sig"}
+    )
+    error = status_error_from_response(httpx.Response(401, request=request))
+    text = assert_actionable(error, API_KEY, "sig")
+    assert f"the API key 'test…' exists for {environment}" in text
+
+
+async def test_409_names_the_custom_id(
+    emulated: tuple[CryptopayEmulator, AsyncCryptopay],
+) -> None:
+    _, client = emulated
+    invoice: dict[str, Any] = {
+        "price_amount": Decimal("10"),
+        "price_currency": "EUR",
+        "pay_currency": "BTC",
+        "custom_id": "ORDER-409",
+    }
+    await client.invoices.create(**invoice)
+    with pytest.raises(ConflictError) as caught:
+        await client.invoices.create(**invoice)
+    text = assert_actionable(caught.value)
+    assert text.startswith("POST /api/invoices -> 409 ")
+    assert "custom_id 'ORDER-409' was used before" in text
+    assert "retrieve_by_custom_id" in text
+
+
+async def test_422_shows_the_list_the_value_must_be_in(
+    emulated: tuple[CryptopayEmulator, AsyncCryptopay],
+) -> None:
+    _, client = emulated
+    with pytest.raises(UnprocessableEntityError) as caught:
+        await client.invoices.create(
+            price_amount=Decimal("10"), price_currency="EUR", pay_currency="XYZ"
+        )
+    text = assert_actionable(caught.value)
+    assert "[pay_currency must be included in list (list: " in text
+    assert "BTC" in text.split("(list: ", 1)[1]
+
+
+@pytest.fixture
+def strict_server() -> Iterator[tuple[CryptopayEmulator, str]]:
+    """An emulator that admits one request per minute."""
+    emulator = CryptopayEmulator(rate_limit=1)
+    with serve_in_thread(emulator.asgi_app) as url:
+        yield emulator, url
+
+
+async def test_429_says_how_many_attempts_and_where(
+    strict_server: tuple[CryptopayEmulator, str],
+) -> None:
+    emulator, url = strict_server
+    async with AsyncCryptopay(
+        api_key=emulator.api_key,
+        api_secret=emulator.api_secret,
+        base_url=url,
+        rate_limiter=None,
+        retry_policy=RetryPolicy(initial_backoff=0),
+        max_retries=2,
+    ) as client:
+        await client.coins.list()
+        with pytest.raises(RateLimitError) as caught:
+            await client.coins.list()
+    text = assert_actionable(caught.value)
+    port = url.rsplit(":", 1)[1]
+    assert "GET /api/coins -> 429 rate_limit_exceeded" in text
+    assert f"after 3 attempts to 127.0.0.1:{port} (200 requests per minute per API key)" in text
+
+
+async def test_connection_refused_says_how_many_attempts_and_where() -> None:
+    port = free_port()
+    async with AsyncCryptopay(
+        api_key=API_KEY,
+        api_secret=API_SECRET,
+        base_url=f"http://127.0.0.1:{port}",
+        rate_limiter=None,
+        retry_policy=RetryPolicy(initial_backoff=0),
+    ) as client:
+        with pytest.raises(APIConnectionError) as caught:
+            await client.rates.all()
+    text = assert_actionable(caught.value, API_SECRET)
+    assert text.startswith(f"GET /api/rates failed after 3 attempts to 127.0.0.1:{port}: Connect")
+
+
+@pytest.fixture
+def slow_server() -> Iterator[str]:
+    with serve_in_thread(FakeCryptopay(latency=2.0), lifespan="off") as url:
+        yield url
+
+
+async def test_timeout_says_how_many_attempts_and_where(slow_server: str) -> None:
+    async with AsyncCryptopay(
+        api_key=API_KEY,
+        api_secret=API_SECRET,
+        base_url=slow_server,
+        rate_limiter=None,
+        timeout=0.2,
+        retry_policy=RetryPolicy(initial_backoff=0),
+        max_retries=1,
+    ) as client:
+        with pytest.raises(APITimeoutError) as caught:
+            await client.invoices.retrieve("c8233d57-78c8-4c36-b35e-940ae9067c78")
+    text = assert_actionable(caught.value, API_SECRET)
+    host = slow_server.removeprefix("http://")
+    assert text.startswith("GET /api/invoices/c8233d57-78c8-4c36-b35e-940ae9067c78 timed out")
+    assert text.endswith(f"(ReadTimeout) after 2 attempts to {host}")
+
+
+HOSTILE = "line one\nline two\r\x1b[31m" + "é" * 3000
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 409, 422, 429, 500, 503])
+def test_hostile_server_text_stays_one_bounded_line(status: int) -> None:
+    request = httpx.Request(
+        "POST",
+        "https://h/api/invoices/" + "%2E%2E" * 200,
+        headers={"Authorization": f"HMAC {API_KEY}:c2ln"},
+        content=b'{"custom_id": "' + b"\\n" * 500 + b'"}',
+        extensions={"cryptopay_async.attempt": 3},
+    )
+    details = [
+        {"code": HOSTILE, "target": HOSTILE, "message": HOSTILE, "args": {"list": [HOSTILE] * 99}}
+    ] * 40
+    body = {"error": {"code": HOSTILE, "message": HOSTILE, "details": details}}
+    body["meta"] = {"request_id": HOSTILE}
+    response = httpx.Response(status, content=json.dumps(body).encode(), request=request)
+    error = status_error_from_response(response)
+    text = assert_actionable(error, API_KEY, "c2ln")
+    assert "\x1b" not in text
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("plain", 10, "plain"),
+        ("a\nb", 10, "a\\nb"),
+        ("x" * 20, 10, "x" * 9 + "…"),
+        ("\x00\x7f\u2028", 20, "\\x00\\x7f\\u2028"),
+    ],
+)
+def test_clip_escapes_and_bounds(text: str, limit: int, expected: str) -> None:
+    assert clip(text, limit) == expected
