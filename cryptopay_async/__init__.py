@@ -1,5 +1,6 @@
 """cryptopay-async: an async (asyncio and trio) SDK for the Cryptopay payments API."""
 
+from cryptopay_async import _logs
 from cryptopay_async._client import AsyncCryptopay
 from cryptopay_async._exceptions import (
     APIConnectionError,
@@ -18,15 +19,18 @@ from cryptopay_async._exceptions import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RateLimiterUnavailableError,
     RecoveryError,
     ServerError,
     ServiceUnavailableError,
     SignatureVerificationError,
     UnprocessableEntityError,
 )
-from cryptopay_async._middleware import CallNext, Middleware
-from cryptopay_async._retry import RetryPolicy
 from cryptopay_async._version import __version__
+from cryptopay_async.middleware._chain import CallNext, Middleware
+from cryptopay_async.middleware._retry import RetryPolicy
+
+_logs.enable_from_environment()
 
 __all__ = [
     "APIConnectionError",
@@ -48,6 +52,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiterUnavailableError",
     "RecoveryError",
     "RetryPolicy",
     "ServerError",

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import attrs
 
@@ -46,9 +46,9 @@ def amount(name: str, value: object) -> str:
         try:
             number = Decimal(value)
         except InvalidOperation:
-            raise ValueError(f"{name} is not a decimal number: {value!r}") from None
+            raise ValueError(f"{name} is not a decimal number: {_preview(value)}") from None
         if value != value.strip():
-            raise ValueError(f"{name} has surrounding whitespace: {value!r}")
+            raise ValueError(f"{name} has surrounding whitespace: {_preview(value)}")
     elif isinstance(value, int) and value.bit_length() > _MAX_AMOUNT_BITS:
         digits = int(value.bit_length() * math.log10(2)) + 1  # str() of a huge int raises
         raise ValueError(_out_of_range(name, "the int", f"about {digits}", "before"))
@@ -225,6 +225,30 @@ def _fits_url(name: str, encoded: str) -> str:
             f"at most {MAX_URL_ARGUMENT}"
         )
     return encoded
+
+
+def request_path(value: object) -> str:
+    """A caller's already-encoded ``/api/...`` path that httpx will send unchanged.
+
+    httpx drops ``#...``, resolves ``.`` and ``..`` segments and refuses control
+    characters; each would send the request somewhere other than the path given (or
+    fail untyped), so they are refused here, the same way ids are.
+    """
+    path = text("path", value)
+    if not path.startswith("/"):
+        raise ValueError(f"path must start with '/', got {_preview(path)}")
+    for segment in path.partition("?")[0].split("/"):
+        if unquote(segment) in _DOT_SEGMENTS:
+            raise ValueError(
+                f"path must not have a {segment!r} segment: httpx would resolve it and "
+                f"send the request elsewhere, got {_preview(path)}"
+            )
+    if "#" in path or not path.isprintable() or " " in path:
+        raise ValueError(
+            f"path must be percent-encoded, without '#', spaces or control characters, "
+            f"got {_preview(path)}"
+        )
+    return path
 
 
 def query_string(params: Mapping[str, object]) -> str:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from cryptopay_async._retry import ATTEMPT
+from cryptopay_async._extensions import ATTEMPT
 
 if TYPE_CHECKING:
     from cryptopay_async._exceptions import ErrorDetail
@@ -74,6 +74,23 @@ def after_attempts(request: httpx.Request) -> str:
     """``after 3 attempts to business.cryptopay.me``."""
     count = attempts(request)
     return f"after {count} attempt{'s' if count != 1 else ''} to {host(request)}"
+
+
+def failure(error: BaseException) -> str:
+    """``ConnectError: [Errno 111] Connection refused``: the class and the first
+    non-empty text along the exception's causes, on one bounded line.
+
+    Under trio a failed TLS handshake is a ``ConnectError('')`` caused by the
+    ``SSLCertVerificationError`` that says what is wrong; that text is shown.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if str(current):
+            return f"{type(error).__name__}: {clip(str(current))}"
+        current = current.__cause__ or current.__context__
+    return type(error).__name__
 
 
 def describe_details(details: Sequence[ErrorDetail]) -> str:
@@ -159,6 +176,8 @@ def conflict_hint(request: httpx.Request) -> str:
     # Imported here: _ambiguity needs the exception tree, which needs this module.
     from cryptopay_async._ambiguity import custom_id_of, shown
 
+    if request.url.path.endswith("/commit"):
+        return "it was committed before: read it back instead of committing again"
     custom_id = custom_id_of(request)
     if custom_id is None:
         return "the custom_id was used before"

@@ -43,7 +43,7 @@ from cryptopay_async._exceptions import (
 from cryptopay_async._pagination import Page
 
 if TYPE_CHECKING:
-    from cryptopay_async._client import AsyncCryptopay
+    from cryptopay_async.resources import Resources
 
 logger = logging.getLogger("cryptopay_async")
 
@@ -139,12 +139,11 @@ HANDLED = frozenset({*CREATES, *COMMITS, REMEMBER})
 # it from here (the API has no call that reads a recalculation back).
 _RECENT: OrderedDict[str, Any] = OrderedDict()
 _RECENT_MAX = 1024
-_LEDGER_HINT = "transactions.list (reference_type ExchangeTransfer)"
 _LEDGER_SCAN = 1000  # ledger rows looked at, at most, to find one exchange transfer
 
 
 async def run(
-    client: AsyncCryptopay,
+    client: Resources,
     operation: str,
     path_args: tuple[str, ...],
     values: Mapping[str, Any],
@@ -153,6 +152,8 @@ async def run(
     """Run ``send`` (one attempt of ``operation``) and settle an ambiguous failure."""
     if operation == REMEMBER:
         recalculation = await send()
+        if recalculation is None:  # 204 No Content: nothing to remember
+            return None
         _RECENT[recalculation.id] = recalculation
         while len(_RECENT) > _RECENT_MAX:
             _RECENT.popitem(last=False)
@@ -169,10 +170,10 @@ async def run(
 class _Attempts:
     """The bound shared by creates and commits: repeats and the overall deadline."""
 
-    def __init__(self, client: AsyncCryptopay, operation: str) -> None:
+    def __init__(self, client: Resources, operation: str) -> None:
         self.client = client
         self.operation = operation
-        self.policy = client.retry_policy
+        self.policy = client.sender.retry_policy
         self.started = anyio.current_time()
         self.repeats = 0
         self.ambiguous: CryptopayError | None = None
@@ -231,7 +232,7 @@ class _Attempts:
 class _Create(_Attempts):
     def __init__(
         self,
-        client: AsyncCryptopay,
+        client: Resources,
         operation: str,
         recovery: CreateRecovery,
         custom_id: str,
@@ -249,13 +250,8 @@ class _Create(_Attempts):
         while True:
             try:
                 return await self.send()
-            except ConflictError as exc:
-                if self.ambiguous is None:  # the first attempt: a genuine reuse
-                    exc._amend(
-                        f"custom_id {shown(custom_id)} is already used by another "
-                        f"{recovery.what}; if it is yours, read it back with "
-                        f"{recovery.read_back or _LEDGER_HINT}"
-                    )
+            except ConflictError:
+                if self.ambiguous is None:  # the first attempt: a genuine reuse (named)
                     raise
                 logger.info(
                     "%s repeat refused with 409: an earlier attempt got through", self.operation
@@ -347,7 +343,7 @@ def _same(field: str, asked: Any, have: Any) -> bool:
 class _Commit(_Attempts):
     def __init__(
         self,
-        client: AsyncCryptopay,
+        client: Resources,
         operation: str,
         recovery: CommitRecovery,
         path_args: tuple[str, ...],
@@ -364,8 +360,7 @@ class _Commit(_Attempts):
             try:
                 result = await self.send()
             except ConflictError as exc:
-                if self.ambiguous is None:
-                    exc._amend(f"this {recovery.what} was committed before")
+                if self.ambiguous is None:  # the caller committed it before
                     raise
                 logger.info(
                     "%s repeat refused with 409: an earlier attempt committed it", self.operation

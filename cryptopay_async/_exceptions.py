@@ -9,7 +9,7 @@ import httpx
 
 from cryptopay_async import _error_messages as say
 from cryptopay_async import _json
-from cryptopay_async._headers import parse_retry_after
+from cryptopay_async._extensions import retry_after
 
 __all__ = [
     "APIConnectionError",
@@ -28,6 +28,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RateLimiterUnavailableError",
     "RecoveryError",
     "ServerError",
     "ServiceUnavailableError",
@@ -74,6 +75,14 @@ class APIConnectionError(CryptopayError):
 
 class APITimeoutError(APIConnectionError):
     """The request timed out (connecting, writing, reading or waiting for the pool)."""
+
+
+class RateLimiterUnavailableError(CryptopayError):
+    """The shared rate limiter's store (Redis) failed or did not answer in time.
+
+    Raised before the request is built or sent: nothing reached Cryptopay, so the call
+    can be repeated safely once the store is back.
+    """
 
 
 class APIResponseValidationError(CryptopayError):
@@ -220,7 +229,7 @@ class RateLimitError(ClientError):
     retry_after: float | None
 
     def __init__(self, message: str, *, response: httpx.Response, **kwargs: Any) -> None:
-        self.retry_after = parse_retry_after(response.headers)
+        self.retry_after = retry_after(response)
         super().__init__(message, response=response, **kwargs)
 
     def _hint(self, request: httpx.Request) -> str | None:

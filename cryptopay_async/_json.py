@@ -18,7 +18,10 @@ def _std_dumps(value: Any) -> bytes:
 
 
 def _std_loads(data: bytes | str) -> Any:
-    return json.loads(data)
+    try:
+        return json.loads(data)
+    except RecursionError:  # orjson refuses past 1024 levels with a ValueError; so do we
+        raise ValueError("JSON nested too deeply") from None
 
 
 if HAVE_ORJSON:

@@ -1,4 +1,4 @@
-"""Request signing exactly as the Cryptopay API verifies it.
+"""Request signing exactly as the Cryptopay API verifies it (the client and the emulator).
 
 ``Authorization: HMAC <key>:<base64(HMAC-SHA1(secret, string_to_sign))>`` where the
 string to sign is five LF-joined lines: method, MD5 of the body (empty when there is
@@ -12,10 +12,6 @@ import hashlib
 import hmac
 import time
 from email.utils import formatdate
-
-import httpx
-
-from cryptopay_async._middleware import CallNext
 
 CONTENT_TYPE = "application/json"
 
@@ -50,34 +46,3 @@ class _HttpDateClock:
 
 
 http_date = _HttpDateClock().now
-
-
-class SigningMiddleware:
-    """Stamps a fresh ``Date`` and ``Authorization`` on every attempt.
-
-    Innermost built-in step, so a retried request is re-signed with a new date. It signs
-    ``request.url.raw_path``, the exact bytes httpx puts on the request line.
-    """
-
-    __slots__ = ("_api_key", "_api_secret")
-
-    def __init__(self, api_key: str, api_secret: str) -> None:
-        self._api_key = api_key
-        self._api_secret = api_secret
-
-    def __repr__(self) -> str:
-        return "SigningMiddleware(api_key=..., api_secret=...)"
-
-    async def __call__(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:
-        date = http_date()
-        signature = sign(
-            self._api_secret,
-            request.method,
-            request.content,
-            date,
-            request.url.raw_path.decode("ascii"),
-        )
-        request.headers["Date"] = date
-        request.headers["Content-Type"] = CONTENT_TYPE
-        request.headers["Authorization"] = f"HMAC {self._api_key}:{signature}"
-        return await call_next(request)

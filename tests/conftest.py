@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from cryptopay_async import _decoding
+from tests.redis_server import RedisServer
 
 pytest_plugins = ["cryptopay_async.testing.pytest_plugin"]
 
@@ -15,13 +18,25 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(autouse=True)
 def _no_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests decide credentials explicitly; a developer's shell must not leak in."""
+    """Tests decide credentials and proxies explicitly; a developer's shell must not leak in."""
     for name in (
         "CRYPTOPAY_API_KEY",
         "CRYPTOPAY_API_SECRET",
         "CRYPTOPAY_CALLBACK_SECRET",
         "CRYPTOPAY_ENVIRONMENT",
         "CRYPTOPAY_BASE_URL",
+        "CRYPTOPAY_LOG",
+        # The client honours proxies from the environment; the suite's loopback servers
+        # must be reached directly whatever the machine's settings (tests/test_proxies.py
+        # sets them itself).
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -37,3 +52,19 @@ def engine_in_use(engine: _decoding.Engine, monkeypatch: pytest.MonkeyPatch) -> 
     """Responses and callbacks are decoded by ``engine`` for the length of one test."""
     monkeypatch.setattr(_decoding, "engine", engine)
     return engine
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the tests' own (see tests/redis_server.py), for the whole session."""
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url

@@ -3,6 +3,7 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
@@ -10,6 +11,7 @@ from cryptopay_async import AsyncCryptopay, RetryPolicy
 from cryptopay_async.ratelimit import TokenBucket, shared_limiter
 from tests.support import (
     API_SECRET,
+    ROOT,
     Recorder,
     fixture_json,
     json_response,
@@ -103,6 +105,32 @@ def test_repr_hides_the_secrets() -> None:
     assert "KEYKEYKEY" not in repr(client)
 
 
+@pytest.mark.parametrize(
+    ("settings", "shown"),
+    [
+        ({}, "AsyncCryptopay(base_url=None, api_key=None)"),
+        ({"api_key": "KEYKEYKEY"}, "AsyncCryptopay(base_url=None, api_key=None)"),
+        (
+            {"api_key": "KEYKEYKEY", "api_secret": API_SECRET, "environment": "staging"},
+            "AsyncCryptopay(base_url=None, api_key='KEYK'...)",
+        ),
+    ],
+    ids=["no-credentials", "no-secret", "unknown-environment"],
+)
+def test_repr_of_a_client_whose_init_raised(settings: dict[str, str], shown: str) -> None:
+    """What a debugger, ``--showlocals`` or an error tracker prints for ``self``."""
+    with pytest.raises(ValueError) as caught:
+        AsyncCryptopay(**settings)  # type: ignore[arg-type]
+    tb = caught.value.__traceback__
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    half = next(f.f_locals["self"] for f in frames if f.f_code.co_name == "__init__")
+    assert repr(half) == shown
+    assert repr(object.__new__(AsyncCryptopay)) == "AsyncCryptopay(base_url=None, api_key=None)"
+
+
 @pytest.mark.anyio
 async def test_a_caller_owned_http_client_is_never_closed() -> None:
     http = httpx.AsyncClient()
@@ -117,9 +145,9 @@ async def test_an_owned_pool_is_closed_by_the_client_not_by_its_derivatives() ->
     client = AsyncCryptopay(api_key="k", api_secret="s")
     derived = client.with_options(timeout=5.0, max_retries=0)
     await derived.aclose()
-    assert not client._http.is_closed
+    assert not client._runtime.http.is_closed
     await client.aclose()
-    assert client._http.is_closed
+    assert client._runtime.http.is_closed
 
 
 @pytest.mark.anyio
@@ -130,7 +158,7 @@ async def test_with_options_shares_pool_and_limiter_and_changes_only_what_it_say
     limiter = TokenBucket(rate=100, period=1.0)
     async with recorded_client(recorder, rate_limiter=limiter) as client:
         derived = client.with_options(timeout=3.5, max_retries=5)
-        assert derived._http is client._http
+        assert derived._runtime.http is client._runtime.http
         assert derived.rate_limiter is client.rate_limiter is limiter
         assert derived.retry_policy.max_retries == 5
         assert client.retry_policy.max_retries == 2
@@ -176,3 +204,42 @@ def test_max_retries_keeps_every_other_retry_setting() -> None:
         assert current.max_retries == retries
         assert current.unsafe_statuses == frozenset({429})
         assert (current.initial_backoff, current.jitter) == (0.1, 0)
+
+
+def test_settings_are_immutable_and_derived_clients_share_only_the_runtime() -> None:
+    client = AsyncCryptopay(api_key="k", api_secret="s", timeout=7.0)
+    derived = client.with_options(max_retries=0)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        client._settings.base_url = "https://elsewhere"  # type: ignore[misc]
+    assert derived._runtime is client._runtime
+    assert derived._sender is not client._sender
+    assert derived._settings == attrs.evolve(
+        client._settings, retry_policy=attrs.evolve(client.retry_policy, max_retries=0)
+    )
+    assert derived.invoices is not client.invoices
+    assert derived.timeout == client.timeout == httpx.Timeout(7.0)
+
+
+def test_resources_and_callbacks_never_import_the_client() -> None:
+    import ast
+
+    package = ROOT / "cryptopay_async"
+    modules = [*sorted((package / "resources").glob("*.py")), package / "callbacks/_client.py"]
+    for module in modules:
+        tree = ast.parse(module.read_text())
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module is not None
+        }
+        assert "cryptopay_async._client" not in imported, module.name
+
+
+def test_every_resource_is_an_attribute_of_the_client() -> None:
+    from cryptopay_async.resources import RESOURCE_NAMES
+
+    client = AsyncCryptopay(api_key="k", api_secret="s")
+    assert set(RESOURCE_NAMES) <= set(AsyncCryptopay.__annotations__)
+    assert {type(getattr(client, name)).__name__.lower() for name in RESOURCE_NAMES} == {
+        name.replace("_", "") for name in RESOURCE_NAMES
+    }

@@ -7,7 +7,8 @@ import httpx
 import pytest
 
 from cryptopay_async import NotFoundError
-from cryptopay_async._signing import SigningMiddleware, http_date, sign, string_to_sign
+from cryptopay_async._signing import http_date, sign, string_to_sign
+from cryptopay_async.middleware import SigningMiddleware
 from tests.support import (
     API_KEY,
     API_SECRET,

@@ -28,6 +28,7 @@ from cryptopay_async.callbacks._generated import (
     SubscriptionCallbackEvent,
 )
 from cryptopay_async.callbacks._receiver import CallbackReceiver, Outcome
+from cryptopay_async.callbacks._redis_store import RedisDeliveryStore
 from cryptopay_async.callbacks._verify import (
     SIGNATURE_HEADER,
     CallbackPayloadError,
@@ -50,6 +51,7 @@ __all__ = [
     "InvoiceCallbackEvent",
     "MemoryDeliveryStore",
     "Outcome",
+    "RedisDeliveryStore",
     "SubscriptionCallback",
     "SubscriptionCallbackEvent",
     "UnknownCallback",

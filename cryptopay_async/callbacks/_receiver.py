@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
+from cryptopay_async import _error_messages as say
 from cryptopay_async._config import ENV_CALLBACK_SECRET
 from cryptopay_async._exceptions import SignatureVerificationError
-from cryptopay_async.callbacks._dedupe import Deduplicator
+from cryptopay_async.callbacks._dedupe import Deduplicator, DeliveryStore
 from cryptopay_async.callbacks._events import Callback
 from cryptopay_async.callbacks._verify import CallbackPayloadError, verify
 
@@ -49,6 +50,8 @@ class CallbackReceiver:
     calling ``handler``, 500 when ``handler`` raised (the event is forgotten so the next
     delivery runs it again). ``secret`` is a string, a callable returning one (read at
     each request, e.g. from your client), or None for ``CRYPTOPAY_CALLBACK_SECRET``.
+    ``store`` (e.g. ``RedisDeliveryStore``) is where processed events are remembered,
+    a shorthand for ``deduplicator=Deduplicator(store)``.
     """
 
     def __init__(
@@ -57,27 +60,31 @@ class CallbackReceiver:
         *,
         secret: SecretSource = None,
         deduplicator: Deduplicator | None = None,
+        store: DeliveryStore | None = None,
     ) -> None:
+        if deduplicator is not None and store is not None:
+            raise ValueError("pass either deduplicator or store, not both")
         self.handler = handler
         self._secret = secret
-        self.deduplicator = deduplicator if deduplicator is not None else Deduplicator()
+        self.deduplicator = deduplicator if deduplicator is not None else Deduplicator(store)
 
     async def receive(self, body: bytes, signature: str | None) -> Outcome:
         try:
             event = verify(body, signature, secret=resolve_secret(self._secret))
         except SignatureVerificationError as exc:
-            logger.warning("callback refused: %s", exc)
+            logger.warning("callback refused: %s", say.clip(str(exc)))
             return Outcome(400, "invalid signature")
         except CallbackPayloadError as exc:
-            logger.warning("callback refused: %s", exc)
+            logger.warning("callback refused: %s", say.clip(str(exc)))
             return Outcome(400, "malformed callback")
+        kind = f"{say.clip(event.type, 60)}/{say.clip(str(event.event), 60)}"  # sender's text
         if not await self.deduplicator.first_delivery(event):
-            logger.debug("callback %s/%s repeated: already processed", event.type, event.event)
+            logger.debug("callback %s repeated: already processed", kind)
             return Outcome(200, "duplicate", event)
         try:
             await self.handler(event)
         except Exception:
             await self.deduplicator.forget(event)
-            logger.exception("callback handler failed for %s/%s", event.type, event.event)
+            logger.exception("callback handler failed for %s", kind)
             return Outcome(500, "handler failed")
         return Outcome(200, "ok", event)

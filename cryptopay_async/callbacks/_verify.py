@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 
 from cryptopay_async import _decoding, _json
 from cryptopay_async._decoding import DecodeError
@@ -12,6 +13,9 @@ from cryptopay_async.callbacks._events import Callback, UnknownCallback
 from cryptopay_async.callbacks._generated import KNOWN_CALLBACKS
 
 SIGNATURE_HEADER = "X-Cryptopay-Signature"
+MAX_DEPTH = 32
+"""Deepest JSON nesting a callback may have. Cryptopay's go 4 levels deep; deeper ones
+are refused before anything walks them recursively (converting, hashing for dedupe)."""
 
 
 class CallbackPayloadError(CryptopayError):
@@ -38,8 +42,11 @@ def verify(
         raise ValueError("a non-empty callback secret is needed to verify callbacks")
     if not signature or not isinstance(signature, str):
         raise SignatureVerificationError(f"missing {SIGNATURE_HEADER} header")
+    given = signature.strip().lower()
+    if not given.isascii():  # e.g. b"\xff\xfe" that the web framework decoded as "\udcff\udcfe"
+        raise SignatureVerificationError(f"{SIGNATURE_HEADER} is not a hexadecimal digest")
     expected = signature_for(raw, secret)
-    if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
+    if not hmac.compare_digest(expected, given):
         raise SignatureVerificationError(
             f"{SIGNATURE_HEADER} does not match the body (wrong secret, or the body was changed)"
         )
@@ -53,11 +60,13 @@ def parse(raw: bytes) -> Callback:
     except ValueError:
         raise CallbackPayloadError(f"callback body is not JSON: {raw[:60]!r}") from None
     if not isinstance(document, dict) or not {"type", "event", "data"} <= document.keys():
-        keys = sorted(document) if isinstance(document, dict) else type(document).__name__
+        keys = sorted(document)[:10] if isinstance(document, dict) else type(document).__name__
         raise CallbackPayloadError(f"callback body is not a {{type, event, data}} object: {keys}")
     kind, event, data = document["type"], document["event"], document["data"]
     if not isinstance(kind, str) or not isinstance(event, str) or not isinstance(data, dict):
         raise CallbackPayloadError("callback type and event must be strings and data an object")
+    if _deeper_than(document, MAX_DEPTH):
+        raise CallbackPayloadError(f"callback body is nested deeper than {MAX_DEPTH} levels")
     cls = KNOWN_CALLBACKS.get(kind)
     if cls is None:
         return UnknownCallback(type=kind, event=event, data=data)
@@ -69,13 +78,36 @@ def parse(raw: bytes) -> Callback:
     return result
 
 
+def _deeper_than(document: object, limit: int) -> bool:
+    """Whether objects and arrays nest more than ``limit`` levels (walked without recursion)."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[object] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _raw_bytes(body: object) -> bytes:
     if isinstance(body, bytes):
         return body
     if isinstance(body, bytearray | memoryview):
         return bytes(body)
     if isinstance(body, str):
-        return body.encode()
+        try:  # surrogateescape: a body decoded that way gets its original bytes back
+            return body.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raise SignatureVerificationError(
+                "the callback body is a str with characters no bytes were sent as: it is "
+                "not the body that was signed"
+            ) from None
     raise TypeError(
         f"verify() needs the raw request body as bytes, got {type(body).__name__}: the "
         "signature covers the exact bytes received, which parsed JSON cannot reproduce "

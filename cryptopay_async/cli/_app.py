@@ -7,7 +7,11 @@ Exit codes: 0 ok, 1 a callback signature did not verify, 2 usage or configuratio
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 import anyio
 import attrs
 import typer
+import typer.core
 from rich.console import Console
 
 from cryptopay_async import (
@@ -23,8 +28,11 @@ from cryptopay_async import (
     AsyncCryptopay,
     CryptopayError,
     SignatureVerificationError,
+    _config,
+    _logs,
 )
 from cryptopay_async.callbacks import CallbackPayloadError, verify
+from cryptopay_async.cli._emulator import emulator_app
 from cryptopay_async.cli._output import show
 from cryptopay_async.models import to_dict
 
@@ -32,7 +40,75 @@ T = TypeVar("T")
 
 EXIT_SIGNATURE, EXIT_USAGE, EXIT_API, EXIT_NETWORK = 1, 2, 3, 4
 
+
+class GlobalOptionsAnywhere(typer.core.TyperGroup):
+    """The root command: its options also work after the subcommand, and ``--json``
+    turns usage errors into JSON too.
+
+    click reads a group's options only before the subcommand's name; people (and
+    shell history edits) put ``--json`` or ``--api-key`` at the end, so they are moved
+    to the front before click parses. click has no setting for this, hence the code.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_options(self.params, args))
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        before_separator = argv[: argv.index("--")] if "--" in argv else argv
+        if not standalone_mode or "--json" not in before_separator:
+            return super().main(
+                argv, prog_name, complete_var, standalone_mode, windows_expand_args, **extra
+            )
+        try:
+            code = super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
+        except typer.TyperException as exc:  # click's usage errors
+            print_json_error(type(exc).__name__, exc.format_message(), exc.exit_code)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            print_json_error("Aborted", "aborted", 1)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def hoist_options(params: Sequence[Any], args: list[str]) -> list[str]:
+    """``args`` with the group's own options (and their values) moved to the front."""
+    takes_value = {
+        name: not (param.is_flag or param.count)
+        for param in params
+        if param.param_type_name == "option"
+        for name in (*param.opts, *param.secondary_opts)
+    }
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest += args[index:]
+            break
+        name = arg.partition("=")[0] if arg.startswith("--") else arg
+        if name in takes_value:
+            front.append(arg)
+            if takes_value[name] and "=" not in arg and index + 1 < len(args):
+                index += 1
+                front.append(args[index])
+        else:
+            rest.append(arg)
+        index += 1
+    return front + rest
+
+
 app = typer.Typer(
+    cls=GlobalOptionsAnywhere,
     name="cryptopay",
     help="Cryptopay from the command line: rates, invoices, withdrawals, callbacks, emulator.",
     no_args_is_help=True,
@@ -42,13 +118,14 @@ app = typer.Typer(
 invoices_app = typer.Typer(help="Create, read and list invoices.", no_args_is_help=True)
 withdrawals_app = typer.Typer(help="Read coin withdrawals (payouts).", no_args_is_help=True)
 callbacks_app = typer.Typer(help="Verify signed callbacks.", no_args_is_help=True)
-emulator_app = typer.Typer(help="The local Cryptopay emulator.", no_args_is_help=True)
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(withdrawals_app, name="withdrawals")
 app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(emulator_app, name="emulator")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+JSON_ERRORS: ContextVar[bool] = ContextVar("JSON_ERRORS", default=False)
+"""Set from ``--json`` by the root command, read by ``fail``."""
 
 
 @attrs.define
@@ -62,6 +139,20 @@ class Settings:
     as_json: bool = False
 
     def client(self) -> AsyncCryptopay:
+        missing = [
+            f"{what} ({flag} or {env_var})"
+            for what, value, flag, env_var in (
+                ("API key", self.api_key, "--api-key", _config.ENV_API_KEY),
+                ("API secret", self.api_secret, "--api-secret", _config.ENV_API_SECRET),
+            )
+            if not value and not os.environ.get(env_var)
+        ]
+        if missing:
+            raise fail(
+                f"missing credentials: {', '.join(missing)}; for a local emulator, "
+                "`cryptopay emulator serve` prints the settings",
+                EXIT_USAGE,
+            )
         return AsyncCryptopay(
             api_key=self.api_key,
             api_secret=self.api_secret,
@@ -79,14 +170,46 @@ def main_options(
         str | None, typer.Option(help="sandbox | production, or CRYPTOPAY_ENVIRONMENT")
     ] = None,
     base_url: Annotated[str | None, typer.Option(help="overrides --environment")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="machine-readable output, errors included")
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="log each request to stderr (CRYPTOPAY_LOG=debug)"),
+    ] = False,
 ) -> None:
+    """Global options go before or after the subcommand."""
+    if verbose:
+        _logs.enable(logging.DEBUG)
+    JSON_ERRORS.set(as_json)
     ctx.obj = Settings(api_key, api_secret, environment, base_url, as_json)
 
 
-def fail(message: str, code: int) -> typer.Exit:
-    err.print(f"error: {message}", markup=False)
+def fail(message: str, code: int, error: BaseException | None = None) -> typer.Exit:
+    """Report ``message`` on stderr (one line, JSON under ``--json``); raise the result."""
+    if JSON_ERRORS.get():
+        kind = type(error).__name__ if error is not None else "UsageError"
+        print_json_error(kind, message, code, error)
+    else:
+        err.print(f"error: {message}", markup=False)
     return typer.Exit(code)
+
+
+def print_json_error(
+    kind: str, message: str, code: int, error: BaseException | None = None
+) -> None:
+    """``{"error": {"type", "message", "exit_code", ...}}`` on one line of stderr."""
+    body: dict[str, Any] = {"type": kind, "message": message, "exit_code": code}
+    if isinstance(error, APIStatusError):
+        body |= {
+            "status": error.status_code,
+            "code": error.code,
+            "request_id": error.request_id,
+            "details": [attrs.asdict(detail) for detail in error.details],
+        }
+    if isinstance(error, CryptopayError):
+        body["maybe_processed"] = error.maybe_processed
+    sys.stderr.write(json.dumps({"error": body}) + "\n")
 
 
 def run(ctx: typer.Context, job: Callable[[AsyncCryptopay], Coroutine[Any, Any, T]]) -> T:
@@ -99,14 +222,14 @@ def run(ctx: typer.Context, job: Callable[[AsyncCryptopay], Coroutine[Any, Any, 
 
     try:
         return anyio.run(main)
-    except ValueError as exc:  # configuration: missing credentials, bad environment
-        raise fail(str(exc), EXIT_USAGE) from None
+    except ValueError as exc:  # configuration: bad environment or base URL, bad argument
+        raise fail(str(exc), EXIT_USAGE, exc) from None
     except APIStatusError as exc:
-        raise fail(str(exc), EXIT_API) from None
+        raise fail(str(exc), EXIT_API, exc) from None
     except APIConnectionError as exc:
-        raise fail(str(exc), EXIT_NETWORK) from None
+        raise fail(str(exc), EXIT_NETWORK, exc) from None
     except CryptopayError as exc:
-        raise fail(str(exc), EXIT_API) from None
+        raise fail(str(exc), EXIT_API, exc) from None
 
 
 def output(ctx: typer.Context, value: Any, title: str) -> None:
@@ -238,34 +361,11 @@ def callbacks_verify(
     try:
         event = verify(body, signature, secret=secret)
     except SignatureVerificationError as exc:
-        raise fail(str(exc), EXIT_SIGNATURE) from None
+        raise fail(str(exc), EXIT_SIGNATURE, exc) from None
     except CallbackPayloadError as exc:
-        raise fail(str(exc), EXIT_SIGNATURE) from None
-    output(ctx, event, "Verified callback")
-
-
-@emulator_app.command("serve")
-def emulator_serve(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8080,
-    api_key: Annotated[str | None, typer.Option("--emulator-api-key")] = None,
-    api_secret: Annotated[str | None, typer.Option("--emulator-api-secret")] = None,
-    callback_secret: Annotated[str | None, typer.Option()] = None,
-    callback_url: Annotated[str | None, typer.Option()] = None,
-) -> None:
-    """Run the emulator on HOST:PORT and print the settings line to use it."""
-    from cryptopay_async.testing.__main__ import main as serve_main
-
-    argv = ["serve", "--host", host, "--port", str(port)]
-    for flag, value in (
-        ("--api-key", api_key),
-        ("--api-secret", api_secret),
-        ("--callback-secret", callback_secret),
-        ("--callback-url", callback_url),
-    ):
-        if value is not None:
-            argv += [flag, value]
-    raise typer.Exit(serve_main(argv))
+        raise fail(str(exc), EXIT_SIGNATURE, exc) from None
+    # The type (Invoice, ChannelPayment, ...) is a class attribute, not a model field.
+    output(ctx, {"type": event.type, **to_dict(event)}, f"Verified {event.type} callback")
 
 
 @app.command()

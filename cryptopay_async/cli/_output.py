@@ -6,11 +6,13 @@ from typing import Any
 
 import attrs
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from cryptopay_async.models import CoinWithdrawal, Invoice, Rate, to_dict
 
 console = Console(highlight=False, soft_wrap=True)
+UNBOUNDED = 1_000_000
 
 COLUMNS: dict[type, list[tuple[str, str]]] = {
     Invoice: [
@@ -38,7 +40,15 @@ COLUMNS: dict[type, list[tuple[str, str]]] = {
 
 
 def show(value: Any, title: str) -> None:
-    console.print(as_table(value, title))
+    """Print the table at its natural width, never narrower.
+
+    Rich would squeeze a table into the terminal (or 80 columns when piped) and cut
+    ids, amounts and URLs with an ellipsis; a wide table wraps in a narrow terminal
+    instead, with every character still there to copy.
+    """
+    table = as_table(value, title)
+    natural = Measurement.get(console, console.options.update_width(UNBOUNDED), table).maximum
+    Console(highlight=False, soft_wrap=True, width=max(console.width, natural)).print(table)
 
 
 def as_table(value: Any, title: str) -> Table:

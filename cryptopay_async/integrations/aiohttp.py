@@ -11,7 +11,12 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from cryptopay_async.callbacks import SIGNATURE_HEADER, CallbackReceiver, Deduplicator
+from cryptopay_async.callbacks import (
+    SIGNATURE_HEADER,
+    CallbackReceiver,
+    Deduplicator,
+    DeliveryStore,
+)
 from cryptopay_async.callbacks._receiver import Handler, SecretSource
 
 __all__ = ["callback_handler"]
@@ -22,13 +27,16 @@ def callback_handler(
     *,
     secret: SecretSource = None,
     deduplicator: Deduplicator | None = None,
+    store: DeliveryStore | None = None,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """An aiohttp handler: verifies, skips repeats, calls ``handler(event)`` once.
 
     Answers 200 once handled (or for a repeat), 400 for a bad signature or body, 500
     when ``handler`` raised, so that Cryptopay delivers the event again later.
+    ``store=RedisDeliveryStore(url)`` shares the processed events between workers (it
+    opens a connection per delivery unless you enter it, e.g. in ``app.cleanup_ctx``).
     """
-    receiver = CallbackReceiver(handler, secret=secret, deduplicator=deduplicator)
+    receiver = CallbackReceiver(handler, secret=secret, deduplicator=deduplicator, store=store)
 
     async def receive_callback(request: web.Request) -> web.Response:
         outcome = await receiver.receive(

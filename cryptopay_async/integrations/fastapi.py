@@ -7,7 +7,9 @@ app.include_router(callback_router(on_callback, secret=lambda: client.callback_s
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse
@@ -19,6 +21,7 @@ from cryptopay_async.callbacks import (
     CallbackPayloadError,
     CallbackReceiver,
     Deduplicator,
+    DeliveryStore,
     verify,
 )
 from cryptopay_async.callbacks._receiver import Handler, SecretSource, resolve_secret
@@ -32,14 +35,18 @@ def callback_router(
     path: str = "/cryptopay/callbacks",
     secret: SecretSource = None,
     deduplicator: Deduplicator | None = None,
+    store: DeliveryStore | None = None,
 ) -> APIRouter:
     """A router with ``POST path``: verifies, skips repeats, calls ``handler(event)`` once.
 
     Answers 200 once handled (or for a repeat), 400 for a bad signature or body, 500
     when ``handler`` raised, so that Cryptopay delivers the event again later.
+    ``store=RedisDeliveryStore(url)`` shares the processed events between workers; a
+    store with a lifecycle is entered by the router's lifespan (``include_router``
+    merges it into the app's).
     """
-    receiver = CallbackReceiver(handler, secret=secret, deduplicator=deduplicator)
-    router = APIRouter()
+    receiver = CallbackReceiver(handler, secret=secret, deduplicator=deduplicator, store=store)
+    router = APIRouter(lifespan=_lifespan_entering(store))
 
     @router.post(path, include_in_schema=False)
     async def receive_callback(request: Request) -> PlainTextResponse:
@@ -49,6 +56,19 @@ def callback_router(
         return PlainTextResponse(outcome.text, status_code=outcome.status)
 
     return router
+
+
+def _lifespan_entering(store: DeliveryStore | None) -> Any:
+    if not isinstance(store, AbstractAsyncContextManager):
+        return None
+    context: AbstractAsyncContextManager[Any] = store
+
+    @asynccontextmanager
+    async def lifespan(app: object) -> AsyncIterator[None]:
+        async with context:
+            yield
+
+    return lifespan
 
 
 def verified_callback(*, secret: SecretSource = None) -> Callable[[Request], Awaitable[Callback]]:

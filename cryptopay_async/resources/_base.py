@@ -9,18 +9,22 @@ from __future__ import annotations
 import re
 import typing
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
 from cryptopay_async import _arguments as arg
+from cryptopay_async import _error_messages as say
 from cryptopay_async import _exactly_once, _json
-from cryptopay_async._pagination import AsyncPager, Page
+from cryptopay_async._exceptions import APIResponseValidationError
+from cryptopay_async._pagination import AsyncPager, Page, stalled
 from cryptopay_async._response import decode_envelope
 
 if TYPE_CHECKING:
-    from cryptopay_async._client import AsyncCryptopay
+    import httpx
+
+    from cryptopay_async.resources._generated import Resources
 
 T = TypeVar("T")
 
@@ -105,14 +109,29 @@ class Operation(Generic[T]):
                 raise ValueError(f"{self.name} needs exactly one of {names}; got {found}")
         return _json.dumps(fields)
 
+    def parse(self, response: httpx.Response) -> T:
+        """The answer's ``data`` as ``result``; ``APIResponseValidationError`` naming the field."""
+        if response.status_code == 204:
+            # public-api.md §5: 204 returns None. No endpoint is known to answer it
+            # (cryptopay-api.md), so the methods keep the documented model as their type.
+            return None  # type: ignore[return-value]
+        result: T
+        result, _ = decode_envelope(response, self.result, self.result_name)
+        return result
+
 
 class Resource:
-    """A group of operations (``client.invoices``) bound to one client."""
+    """A group of operations (``client.invoices``), sending through its ``Resources``' sender.
 
-    __slots__ = ("_client",)
+    It depends on the ``Sender`` protocol only; the ``Resources`` it belongs to is what
+    exactly-once recovery reads objects back with.
+    """
 
-    def __init__(self, client: AsyncCryptopay) -> None:
-        self._client = client
+    __slots__ = ("_resources", "_sender")
+
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+        self._sender = resources.sender
 
     async def _call(
         self, op: Operation[T], path_args: tuple[str, ...], values: Mapping[str, Any]
@@ -128,13 +147,10 @@ class Resource:
         body = op.body_bytes(values)
 
         async def send() -> T:
-            response = await self._client._send(op.method, target, body)
-            result: T
-            result, _ = decode_envelope(response, op.result, op.result_name)
-            return result
+            return op.parse(await self._sender.send(op.method, target, body))
 
         if op.name in _exactly_once.HANDLED:  # creates with custom_id, commits
-            settled: T = await _exactly_once.run(self._client, op.name, path_args, values, send)
+            settled: T = await _exactly_once.run(self._resources, op.name, path_args, values, send)
             return settled
         return await send()
 
@@ -144,19 +160,29 @@ class Resource:
         target = op.target(path_args, values)
         separator = "&" if "?" in target else "?"
 
-        async def fetch(cursor: str | None) -> Page[T]:
+        async def fetch(cursor: str | None, followed: Collection[str]) -> Page[T]:
             url = target
             if cursor is not None:
                 url += f"{separator}starting_after={arg.path_segment(cursor)}"
-            response = await self._client._send("GET", url, None)
+            response = await self._sender.send("GET", url, None)
+            if response.status_code == 204:  # no content: no items, and nothing after them
+                return Page(data=[], has_more=False, total=None, fetch=fetch)
             items: list[T]
             items, meta = decode_envelope(response, op.result, op.result_name)
             if not isinstance(meta, dict):
                 meta = {}
             total = meta.get("total")
+            has_more = meta.get("has_more") is True
+            problem = stalled(items, has_more, followed)
+            if problem is not None:
+                raise APIResponseValidationError(
+                    f"{say.where(response.request)} answered a page that {problem}: "
+                    "stopped rather than loop over it",
+                    response=response,
+                )
             return Page(
                 data=items,
-                has_more=meta.get("has_more") is True,
+                has_more=has_more,
                 total=total if isinstance(total, int) and not isinstance(total, bool) else None,
                 fetch=fetch,
             )

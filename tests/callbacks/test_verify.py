@@ -5,11 +5,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cryptopay_async import AsyncCryptopay, SignatureVerificationError
 from cryptopay_async.callbacks import (
     CallbackPayloadError,
+    CallbackReceiver,
     ChannelPaymentCallback,
     ChannelPaymentCallbackEvent,
     CoinWithdrawalCallback,
@@ -20,6 +25,8 @@ from cryptopay_async.callbacks import (
     signature_for,
     verify,
 )
+from cryptopay_async.callbacks._dedupe import delivery_key
+from cryptopay_async.callbacks._verify import MAX_DEPTH
 from cryptopay_async.models import Invoice, InvoiceStatus
 from tests.support import API_SPEC, CALLBACK_SECRET, FIXTURES, fixture_bytes
 
@@ -206,3 +213,97 @@ def test_verify_needs_a_secret() -> None:
 
 def bodies_dir() -> Path:
     return FIXTURES / "callbacks"
+
+
+def nested(kind: str, depth: int) -> bytes:
+    """A callback whose ``data`` holds objects ``depth`` levels deep."""
+    inner = '{"a":' * depth + "1" + "}" * depth
+    return f'{{"type":"{kind}","event":"created","data":{inner}}}'.encode()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["Invoice", "Payout2027"])
+@pytest.mark.parametrize("depth", [MAX_DEPTH, 300, 900, 5000])
+async def test_deeply_nested_callbacks_are_refused_as_malformed(kind: str, depth: int) -> None:
+    body = nested(kind, depth)
+    signature = signature_for(body, CALLBACK_SECRET)
+    with pytest.raises(CallbackPayloadError, match=r"nested deeper than 32|not JSON"):
+        verify(body, signature, secret=CALLBACK_SECRET)
+    receiver = CallbackReceiver(lambda event: anyio.lowlevel.checkpoint(), secret=CALLBACK_SECRET)
+    assert (await receiver.receive(body, signature)).status == 400
+
+
+def test_callbacks_up_to_the_depth_limit_are_read() -> None:
+    body = nested("Payout2027", MAX_DEPTH - 2)  # the document and data are two levels
+    event = verify(body, signature_for(body, CALLBACK_SECRET), secret=CALLBACK_SECRET)
+    assert isinstance(event, UnknownCallback)
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["\udcff\udcfe", "\udcff" * 64, "é" * 64, "\u0663" * 64, "ÿþ", " \t"],
+    ids=["surrogate-escaped-bytes", "surrogates", "latin-1", "arabic-digits", "xff-xfe", "blank"],
+)
+def test_signature_headers_that_are_not_ascii_hex_are_refused(signature: str) -> None:
+    with pytest.raises(SignatureVerificationError):
+        verify(SIGNED, signature, secret=CALLBACK_SECRET)
+
+
+def test_a_str_body_decoded_with_surrogateescape_verifies_as_its_bytes() -> None:
+    body = SIGNED + b"\xff"  # not UTF-8: the signature passes, then the body is refused
+    text = body.decode("utf-8", "surrogateescape")
+    signature = signature_for(body, CALLBACK_SECRET)
+    with pytest.raises(CallbackPayloadError, match="not JSON"):
+        verify(text, signature, secret=CALLBACK_SECRET)
+    with pytest.raises(SignatureVerificationError, match="not the body that was signed"):
+        verify("\ud800" + text, signature, secret=CALLBACK_SECRET)
+
+
+json_documents = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+callback_shaped = st.fixed_dictionaries(
+    {"type": st.sampled_from(["Invoice", "ChannelPayment", "Unknown"]) | st.text()},
+    optional={"event": json_documents, "data": json_documents},
+).map(lambda d: json.dumps(d).encode())
+recorded = st.sampled_from([b[0] for b in BODIES]).map(lambda n: fixture_bytes(f"callbacks/{n}"))
+bodies = st.one_of(
+    st.binary(max_size=200),
+    callback_shaped,
+    recorded,
+    recorded.flatmap(lambda b: st.integers(0, len(b)).map(lambda i: b[:i])),
+    st.integers(0, 3000).map(lambda depth: nested("Unknown", depth)),
+)
+headers = st.one_of(
+    st.none(), st.text(alphabet=st.characters(exclude_categories=())), st.just("sign")
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(body=bodies, header=headers)
+def test_any_body_and_header_give_an_event_or_a_typed_refusal(
+    body: bytes, header: str | None
+) -> None:
+    signature = signature_for(body, CALLBACK_SECRET) if header == "sign" else header
+    try:
+        event = verify(body, signature, secret=CALLBACK_SECRET)
+    except (SignatureVerificationError, CallbackPayloadError) as exc:
+        refusal: Exception | None = exc
+    else:
+        refusal = None
+        assert isinstance(
+            event,
+            InvoiceCallback
+            | ChannelPaymentCallback
+            | CoinWithdrawalCallback
+            | SubscriptionCallback
+            | UnknownCallback,
+        )
+        delivery_key(event)  # deduplication can key every event it is given
+    if header != "sign":
+        assert isinstance(refusal, SignatureVerificationError)
+    receiver = CallbackReceiver(lambda event: anyio.lowlevel.checkpoint(), secret=CALLBACK_SECRET)
+    outcome = anyio.run(receiver.receive, body, signature)
+    assert outcome.status == (400 if refusal else 200)

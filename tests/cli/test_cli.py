@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import attrs
@@ -173,7 +174,7 @@ def test_callbacks_verify(cli: Run, tmp_path: Path) -> None:
             3,
             "error: GET /api/invoices/00000000-0000-4000-8000-000000000000 -> 404 not_found: not",
         ),
-        (["invoices", "get", "not-a-uuid"], {}, 3, "invoice_id must be an uuid"),
+        (["invoices", "get", "not-a-uuid"], {}, 3, "invoice_id must match uuid format"),
         (["rates", "BTC"], {}, 2, "give both BASE and QUOTE"),
         (["rates"], {"CRYPTOPAY_API_KEY": ""}, 2, "CRYPTOPAY_API_KEY"),
         (["--environment", "staging", "rates"], {"CRYPTOPAY_BASE_URL": ""}, 2, "'sandbox'"),
@@ -206,6 +207,8 @@ def test_demo_runs_a_small_batch_and_passes_its_checks(cli: Run) -> None:
     assert summary["answers_429"] == 0
     assert summary["invoices_completed"] == 60
     assert summary["callbacks_verified_and_handled"] == 240
+    # Every ambiguous failure was settled by the SDK reading the invoice back.
+    assert summary["read_backs_by_custom_id"] >= summary["ambiguous_failures_settled_by_sdk"]
 
 
 def test_emulator_serve_prints_the_settings_line() -> None:
@@ -224,9 +227,177 @@ def test_emulator_serve_prints_the_settings_line() -> None:
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
-            settings = dict(p.split("=", 1) for p in shlex.split(process.stdout.readline()))
+            words = shlex.split(process.stdout.readline())
+            settings = dict(p.split("=", 1) for p in words[1:])
         finally:
             process.terminate()
             process.wait(timeout=10)
+    assert words[0] == "export"
     assert settings["CRYPTOPAY_API_KEY"] == "cli-key"
     assert settings["CRYPTOPAY_BASE_URL"] == f"http://127.0.0.1:{port}"
+
+
+def _create_invoice(cli: Run, custom_id: str) -> dict[str, Any]:
+    created = cli(
+        "--json",
+        "invoices",
+        "create",
+        "--amount",
+        "12.345678",
+        "--currency",
+        "EUR",
+        "--pay-currency",
+        "BTC",
+        "--custom-id",
+        custom_id,
+    )
+    assert created.code == 0, created.stderr
+    invoice: dict[str, Any] = json.loads(created.stdout)
+    return invoice
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["rates", "BTC", "EUR", "--json"],
+        ["rates", "--json", "BTC", "EUR"],
+        ["rates", "BTC", "EUR", "--api-key", "{key}", "--json"],
+        ["rates", "BTC", "EUR", "--api-key={key}", "--json"],
+        ["--json", "rates", "BTC", "EUR"],
+    ],
+)
+def test_global_options_work_after_the_subcommand_too(
+    cli: Run, served: tuple[CryptopayEmulator, str], args: list[str]
+) -> None:
+    emulator, _ = served
+    args = [arg.format(key=emulator.api_key) for arg in args]
+    outcome = cli(*args, extra_env={"CRYPTOPAY_API_KEY": ""} if "--api-key" in str(args) else {})
+    assert outcome.code == 0, outcome.stderr
+    assert set(json.loads(outcome.stdout)) == {"BTC/EUR"}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["rates", "--json"], ["--json", "rates"]),
+        (["a", "--api-key", "k", "b"], ["--api-key", "k", "a", "b"]),
+        (["a", "--api-key=k", "-v"], ["--api-key=k", "-v", "a"]),
+        (["a", "--", "--json"], ["a", "--", "--json"]),
+        (["a", "--custom-id", "x"], ["a", "--custom-id", "x"]),
+        (["a", "--api-key"], ["--api-key", "a"]),
+    ],
+)
+def test_hoisting_moves_only_the_root_options(args: list[str], expected: list[str]) -> None:
+    from typer.main import get_command
+
+    from cryptopay_async.cli._app import hoist_options
+
+    assert hoist_options(get_command(app).params, args) == expected
+
+
+@pytest.mark.parametrize("columns", ["40", "200"])
+def test_narrow_or_piped_output_never_truncates(cli: Run, columns: str) -> None:
+    invoice = _create_invoice(cli, f"NARROW-{columns}-{os.getpid()}-{id(cli)}-" + "x" * 30)
+    listed = cli("invoices", "list", extra_env={"COLUMNS": columns})
+    one = cli("invoices", "get", invoice["id"], extra_env={"COLUMNS": columns})
+    for outcome in (listed, one):
+        assert outcome.code == 0, outcome.stderr
+        assert "…" not in outcome.stdout
+        assert invoice["id"] in outcome.stdout
+        assert invoice["custom_id"] in outcome.stdout
+        assert invoice["pay_amount"] in outcome.stdout
+    assert invoice["hosted_page_url"] in one.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code", "kind"),
+    [
+        (["invoices", "get", "00000000-0000-4000-8000-000000000000"], {}, 3, "NotFoundError"),
+        (["rates", "--no-such-option"], {}, 2, "NoSuchOption"),
+        (["rates"], {"CRYPTOPAY_API_SECRET": ""}, 2, "UsageError"),
+        (
+            ["rates"],
+            {"CRYPTOPAY_BASE_URL": f"http://127.0.0.1:{free_port()}"},
+            4,
+            "APIConnectionError",
+        ),
+    ],
+)
+def test_errors_are_json_under_json(
+    cli: Run, args: list[str], env: dict[str, str], code: int, kind: str
+) -> None:
+    outcome = cli(*args, "--json", extra_env=env)
+    assert outcome.code == code
+    assert outcome.stdout == ""
+    error = json.loads(outcome.stderr)["error"]
+    assert (error["type"], error["exit_code"]) == (kind, code)
+    assert error["message"]
+    if kind == "NotFoundError":
+        assert (error["status"], error["code"]) == (404, "not_found")
+        assert error["request_id"]
+
+
+def test_missing_credentials_name_the_flags_and_variables(cli: Run) -> None:
+    outcome = cli("rates", extra_env={"CRYPTOPAY_API_KEY": "", "CRYPTOPAY_API_SECRET": ""})
+    assert outcome.code == 2
+    assert outcome.stderr.startswith(
+        "error: missing credentials: API key (--api-key or CRYPTOPAY_API_KEY), "
+        "API secret (--api-secret or CRYPTOPAY_API_SECRET)"
+    )
+    assert "api_key=" not in outcome.stderr  # no Python argument names
+
+
+def test_callbacks_verify_prints_the_event_type(cli: Run, tmp_path: Path) -> None:
+    body = fixture_bytes("callbacks/invoice-transaction-created.json")
+    path = tmp_path / "callback.json"
+    path.write_bytes(body)
+    args = ["callbacks", "verify", "--secret", "s", "--signature", signature_for(body, "s")]
+    table = cli(*args, str(path))
+    assert table.code == 0, table.stderr
+    assert "Verified Invoice callback" in table.stdout
+    as_json = json.loads(cli(*args, str(path), "--json").stdout)
+    assert (as_json["type"], as_json["event"]) == ("Invoice", "transaction_created")
+
+
+def test_verbose_logs_each_request_to_stderr(served: tuple[CryptopayEmulator, str]) -> None:
+    emulator, url = served
+    done = subprocess.run(
+        [sys.executable, "-m", "cryptopay_async", "rates", "BTC", "EUR", "--verbose"],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "CRYPTOPAY_API_KEY": emulator.api_key,
+            "CRYPTOPAY_API_SECRET": emulator.api_secret,
+            "CRYPTOPAY_BASE_URL": url,
+        },
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "DEBUG cryptopay_async: GET /api/rates/BTC/EUR -> 200 attempt=1" in done.stderr
+    assert emulator.api_secret not in done.stderr
+
+
+# The console script's module, run where importing typer (or rich) fails as it does
+# when the package was installed without the `cli` extra.
+WITHOUT = """
+import runpy, sys
+sys.modules[{module!r}] = None  # `import {module}` now raises ImportError
+sys.argv = ["cryptopay", "rates"]
+runpy.run_module("cryptopay_async", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("module", ["typer", "rich"])
+def test_without_the_cli_extra_the_command_says_what_to_install(module: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT.format(module=module)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        'error: the cryptopay command needs the "cli" extra: '
+        f'pip install "cryptopay-async[cli]" ({module} is not installed)\n'
+    )

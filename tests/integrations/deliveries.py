@@ -33,7 +33,8 @@ async def deliver(
 async def exercise_shop(base_url: str, callback_path: str) -> tuple[list[int], str]:
     """Create an invoice, then deliver a completed-invoice callback twice and bad ones.
 
-    Returns the callback answers' statuses and the custom id of the paid order.
+    Returns the callback answers' statuses and the id of the paid invoice (the stand-in
+    API's invoices carry no custom_id, so the example apps credit them by id).
     """
     body = completed_invoice_callback()
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
@@ -47,4 +48,10 @@ async def exercise_shop(base_url: str, callback_path: str) -> tuple[list[int], s
             (await deliver(http, callback_path, body, signature="")).status_code,
             (await deliver(http, callback_path, b'{"type":"Invoice"')).status_code,
         ]
-    return statuses, json.loads(body)["data"]["custom_id"]
+    return statuses, json.loads(body)["data"]["id"]
+
+
+async def deliver_to_each(urls: list[str], path: str, body: bytes) -> list[int]:
+    """Deliver ``body`` to each worker's ``path`` in turn (repeats landing on other workers)."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        return [(await deliver(http, url + path, body)).status_code for url in urls]

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cryptopay_async import AsyncCryptopay
@@ -313,6 +313,7 @@ async def test_every_amount_argument_refuses_amplifying_amounts(
         st.from_regex(r"-?\d{1,40}(\.\d{0,40})?([eE][+-]?\d{1,10})?", fullmatch=True),
     )
 )
+@example("0" * 22 + "\x1f" * 11 + "\U00011af9" * 9)  # found: a long repr in the message
 def test_an_amount_is_sent_exactly_or_refused_in_one_short_line(value: Decimal | int | str) -> None:
     sent: str | None = None
     error = ""

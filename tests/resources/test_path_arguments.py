@@ -9,7 +9,7 @@ naming the argument before anything is sent (``.``, ``..`` and text with no UTF-
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qs, quote, unquote
 
 import httpx
 import pytest
@@ -26,6 +26,7 @@ from tests.support import (
     API_SECRET,
     Recorder,
     fixture_bytes,
+    json_response,
     recorded_client,
     serve_asgi,
     signature_is_valid,
@@ -172,3 +173,21 @@ async def test_hostile_ids_arrive_at_a_real_server_as_signed(custom_id: str, tar
         ) as client:
             await client.invoices.retrieve_by_custom_id(custom_id)
     assert app.requests == [("GET", target, True)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=hostile_text)
+async def test_any_filter_value_stays_one_query_parameter(value: str) -> None:
+    recorder = Recorder(lambda r: json_response(200, {"data": [], "meta": {"has_more": False}}))
+    async with recorded_client(recorder) as client:
+        if value not in REFUSED and refusal(value) is not None:  # dots are fine in a query
+            with pytest.raises(ValueError, match=r"^customer_id "):
+                await client.invoices.list(customer_id=value)
+            assert recorder.requests == []
+            return
+        await client.invoices.list(customer_id=value)
+    (request,) = recorder.requests
+    path, _, query = request.url.raw_path.decode("ascii").partition("?")
+    assert path == "/api/invoices"
+    assert parse_qs(query, keep_blank_values=True, errors="strict") == {"customer_id": [value]}
+    assert signature_is_valid(request)

@@ -255,6 +255,8 @@ async def test_every_operation_answers_with_the_recorded_key_sets(
         got_keys, want_keys = keys_of(answer["data"]), keys_of(want["data"])
         if operation == "invoices.retrieve":
             want_keys |= {"exchange"}  # the recorded invoice was priced in its pay currency
+        if operation == "channels.list_payments":
+            want_keys |= {"exchange"}  # the first recorded item is on hold, ours completed
         assert got_keys == want_keys, operation
         if "meta" in want:
             assert set(answer["meta"]) == {"total", "has_more"}, operation
@@ -440,8 +442,8 @@ def signed_headers(
     [
         {"key": "unknown-key"},
         {"secret": "not-the-secret"},
-        {"date": datetime.now(UTC) - timedelta(minutes=16)},
-        {"date": datetime.now(UTC) + timedelta(minutes=16)},
+        {"skew": -timedelta(minutes=16)},
+        {"skew": timedelta(minutes=16)},
         {"missing": True},
     ],
     ids=["unknown key", "wrong signature", "date too old", "date in the future", "unsigned"],
@@ -452,6 +454,8 @@ async def test_authentication_failures_are_401_with_the_documented_payload(
     emulator = CryptopayEmulator()
     path = "/api/rates/BTC/EUR"
     tamper = dict(tamper)  # parameters are shared between the asyncio and trio runs
+    if "skew" in tamper:  # from now, not from collection: a long suite ran past the minute
+        tamper["date"] = datetime.now(UTC) + tamper.pop("skew")
     headers = {} if tamper.pop("missing", False) else signed_headers(emulator, path, **tamper)
     transport = httpx.ASGITransport(app=emulator.asgi_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:

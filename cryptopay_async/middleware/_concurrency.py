@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import httpx
 
-from cryptopay_async._middleware import CallNext
+from cryptopay_async.middleware._chain import CallNext
 
 
 class ConcurrencyLimitMiddleware:

@@ -1,8 +1,10 @@
-"""The middleware protocol and how a chain of steps is put together.
+"""The middleware protocol, the request extensions the steps share, and ``compose``.
 
 A middleware is any callable ``(request, call_next) -> response``. The client builds its
-chain once, at construction: the caller's middleware outermost, then error decoding,
-retry, the concurrency cap, rate limiting, signing, and the transport.
+chain once, at construction: behind the admission gate, the caller's middleware
+outermost, then error decoding, retry, the concurrency cap, rate limiting, signing, and
+the transport. What the steps leave on the request and the response (the attempt
+number, the parsed ``Retry-After``) is keyed in ``cryptopay_async._extensions``.
 """
 
 from __future__ import annotations

@@ -136,3 +136,37 @@ async def test_calls_beyond_the_admitted_chains_wait_before_building_a_request()
             tg.start_soon(client.request, "GET", f"/api/x/{index}")
     assert peak == 2 * 4  # max_concurrency x ADMITTED_PER_SLOT chains at once
     assert len(recorder.requests) == 40
+
+
+@pytest.mark.anyio
+async def test_retry_after_is_parsed_once_per_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptopay_async import RateLimitError
+    from cryptopay_async._headers import parse_retry_after
+
+    parsed: list[str | None] = []
+
+    def counting(headers: httpx.Headers, **kwargs: float) -> float | None:
+        parsed.append(headers.get("retry-after"))
+        return parse_retry_after(headers, **kwargs)
+
+    monkeypatch.setattr("cryptopay_async._extensions.parse_retry_after", counting)
+    pauses: list[float] = []
+
+    class Limiter:
+        async def acquire(self) -> None:
+            pass
+
+        def pause(self, seconds: float) -> None:
+            pauses.append(seconds)
+
+    answers = iter(["0", "0.5"])
+    recorder = Recorder(
+        lambda r: json_response(429, {"error": {"code": "x"}}, {"retry-after": next(answers)})
+    )
+    async with recorded_client(recorder, rate_limiter=Limiter(), max_retries=1) as client:
+        with pytest.raises(RateLimitError) as caught:
+            await client.request("GET", "/api/anything")
+    # Two answers, each read by the limiter step, the retry step (first one) and the error.
+    assert parsed == ["0", "0.5"]
+    assert pauses == [0.0, 0.5]
+    assert caught.value.retry_after == 0.5
