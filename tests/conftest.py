@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from cryptopay_async import _decoding
 from tests.redis_server import RedisServer
 
 pytest_plugins = ["cryptopay_async.testing.pytest_plugin"]
@@ -17,15 +18,40 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(autouse=True)
 def _no_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests decide credentials explicitly; a developer's shell must not leak in."""
+    """Tests decide credentials and proxies explicitly; a developer's shell must not leak in."""
     for name in (
         "CRYPTOPAY_API_KEY",
         "CRYPTOPAY_API_SECRET",
         "CRYPTOPAY_CALLBACK_SECRET",
         "CRYPTOPAY_ENVIRONMENT",
         "CRYPTOPAY_BASE_URL",
+        "CRYPTOPAY_LOG",
+        # The client honours proxies from the environment; the suite's loopback servers
+        # must be reached directly whatever the machine's settings (tests/test_proxies.py
+        # sets them itself).
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(params=["msgspec", "cattrs"])
+def engine(request: pytest.FixtureRequest) -> _decoding.Engine:
+    """Each decoding engine by name: a missing one fails here (CI installs speedups)."""
+    return _decoding.ENGINES[request.param]
+
+
+@pytest.fixture
+def engine_in_use(engine: _decoding.Engine, monkeypatch: pytest.MonkeyPatch) -> _decoding.Engine:
+    """Responses and callbacks are decoded by ``engine`` for the length of one test."""
+    monkeypatch.setattr(_decoding, "engine", engine)
+    return engine
 
 
 @pytest.fixture(scope="session")
