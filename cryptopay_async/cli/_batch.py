@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import inspect
 import json
+import signal
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -302,9 +303,15 @@ async def run_batch(
     dry_run: bool,
     console: Console,
     quiet: bool = False,
+    graceful: bool = False,
 ) -> int:
-    """Process every row; 0 if all succeeded (or, dry, all are valid), 1 otherwise."""
+    """Process every row; 0 if all succeeded (or, dry, all are valid), 1 otherwise.
+
+    With ``graceful`` (the command), Ctrl-C or SIGTERM stops taking rows and returns
+    ``INTERRUPTED`` once the rows in flight are done.
+    """
     rows = check_columns(kind, read_rows(source))
+    stopping = anyio.Event()
     tally: Counter[str] = Counter()
     done: list[Outcome] = []
     out = ResultsFile(results)
@@ -327,6 +334,8 @@ async def run_batch(
 
                 async def worker() -> None:
                     for row in todo:
+                        if stopping.is_set():
+                            return
                         outcome = await process(api, kind, row, dry_run)
                         record(outcome)
                         if outcome.outcome == "failed":
@@ -338,14 +347,40 @@ async def run_batch(
                         summary = ", ".join(f"{n} {k}" for k, n in sorted(tally.items()))
                         progress.update(task, advance=1, done=summary)
 
-                async with anyio.create_task_group() as tg:
-                    for _ in range(workers):
-                        tg.start_soon(worker)
+                async with anyio.create_task_group() as outer:
+                    if graceful:
+                        outer.start_soon(_stop_on_signal, stopping, outer.cancel_scope, console)
+                    async with anyio.create_task_group() as tg:
+                        for _ in range(workers):
+                            tg.start_soon(worker)
+                    outer.cancel_scope.cancel()  # all rows done: stop watching for signals
     finally:
         out.close(done)
     line = ", ".join(f"{n} {k}" for k, n in sorted(tally.items())) or "no rows"
     console.print(f"{len(rows)} rows: {line}; results in {results}", markup=False)
+    if stopping.is_set():
+        return INTERRUPTED
     return 1 if tally["failed"] else 0
+
+
+INTERRUPTED = 130
+
+
+async def _stop_on_signal(
+    stopping: anyio.Event, scope: anyio.CancelScope, console: Console
+) -> None:
+    """First Ctrl-C: start no new row, finish those in flight (a payout created is also
+    committed, not left to expire). A second one stops at once."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            if stopping.is_set():
+                scope.cancel()
+                return
+            stopping.set()
+            console.print(
+                "stopping: finishing the rows in flight (Ctrl-C again to stop at once)",
+                markup=False,
+            )
 
 
 def _progress(console: Console, quiet: bool) -> Progress:
@@ -427,16 +462,19 @@ def _command(
                 dry_run=dry,
                 console=console,
                 quiet=settings.as_json,
+                graceful=True,
             )
         )
     except KeyboardInterrupt:
+        code = INTERRUPTED
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"cannot read {file}: {exc}", EXIT_USAGE) from None
+    if code == INTERRUPTED:
         console.print(
             f"interrupted: the rows finished so far are in {target}; run the same command "
             "again to finish (nothing is created twice)",
             markup=False,
         )
-        raise typer.Exit(130) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise fail(f"cannot read {file}: {exc}", EXIT_USAGE) from None
+        raise typer.Exit(INTERRUPTED)
     if code:
         raise typer.Exit(EXIT_USAGE if dry else EXIT_API)

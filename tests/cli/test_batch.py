@@ -188,7 +188,11 @@ async def test_dry_run_checks_every_row_and_sends_nothing(tmp_path: Path) -> Non
 
 
 def test_interrupted_run_is_finished_by_running_it_again(tmp_path: Path) -> None:
-    """Ctrl-C in the middle, then the same command: every row once, every payout moved once."""
+    """Ctrl-C in the middle, then the same command: every row once, every payout moved once.
+
+    The first Ctrl-C lets the rows in flight finish, so no payout is left created but
+    uncommitted (it would expire 30 s later).
+    """
     emulator = CryptopayEmulator(faults=Faults(latency=0.05))
     rows = [{**PAYOUT, "custom_id": f"PAY-{n:03d}"} for n in range(60)]
     source = write_csv(tmp_path / "payouts.csv", rows)
@@ -211,8 +215,12 @@ def test_interrupted_run_is_finished_by_running_it_again(tmp_path: Path) -> None
         first.send_signal(signal.SIGINT)
         interrupted_out, _ = first.communicate(timeout=30)
         interrupted = results(report)
+        with emulator.lock:  # the rows in flight were finished: no payout left uncommitted
+            statuses = [w["status"] for w in emulator.api.objects["coin_withdrawals"].values()]
+        assert statuses == ["pending"] * len(interrupted)
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert first.returncode == 130, interrupted_out
+    assert "stopping: finishing the rows in flight" in interrupted_out
     assert "run the same command again to finish" in interrupted_out
     assert 10 <= len(interrupted) < 60
     assert second.returncode == 0, second.stdout + second.stderr
