@@ -8,6 +8,7 @@ import ssl
 
 import httpx
 
+from cryptopay_async._proxies import split_credentials
 from cryptopay_async.ratelimit import RateLimiter
 
 ENVIRONMENTS: dict[str, str] = {
@@ -88,16 +89,24 @@ def default_limiter(api_key: str, redis_url: str | None) -> RateLimiter:
     return RedisTokenBucket(url, name=fleet_bucket_name(api_key), margin=DEFAULT_MARGIN)
 
 
-def new_http_client(max_concurrency: int, transport: str) -> httpx.AsyncClient:
+def new_http_client(
+    max_concurrency: int,
+    transport: str,
+    *,
+    proxy: httpx.URL | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> httpx.AsyncClient:
     """The client's own pool: httpx's, or aiohttp's behind httpx (``transport="aiohttp"``).
 
     aiohttp's connection pool stays fast under concurrency (see benchmarks/); it needs
-    the ``aiohttp-transport`` extra and runs under asyncio only.
+    the ``aiohttp-transport`` extra and runs under asyncio only. ``proxy`` (chosen by
+    ``_proxies``) and ``ssl_context`` (``tls_context``) apply to both; httpx's own
+    reading of the environment stays off, the choice was made already.
     """
     limits = httpx.Limits(
         max_connections=max_concurrency, max_keepalive_connections=max_concurrency
     )
-    context = shared_ssl_context()
+    context = ssl_context or shared_ssl_context()
     if transport == "httpx":
         pool: httpx.AsyncBaseTransport | None = None
     elif transport == "aiohttp":
@@ -108,15 +117,61 @@ def new_http_client(max_concurrency: int, transport: str) -> httpx.AsyncClient:
                 'transport="aiohttp" needs an extra: '
                 'pip install "cryptopay-async[aiohttp-transport]"'
             ) from None
-        pool = AiohttpTransport(verify=context, limits=limits, trust_env=False)
+        if proxy is not None:
+            bare, headers = split_credentials(proxy)
+            aiohttp_proxy: httpx.Proxy | None = httpx.Proxy(bare, headers=headers)
+        else:
+            aiohttp_proxy = None
+        pool = AiohttpTransport(verify=context, limits=limits, trust_env=False, proxy=aiohttp_proxy)
+        proxy = None  # carried by the aiohttp pool, not by an httpx proxy mount
     else:
         raise ValueError(f"unknown transport {transport!r}: valid values are 'httpx', 'aiohttp'")
     return httpx.AsyncClient(
-        verify=context, limits=limits, follow_redirects=False, trust_env=False, transport=pool
+        verify=context,
+        limits=limits,
+        follow_redirects=False,
+        trust_env=False,
+        transport=pool,
+        proxy=proxy,
     )
+
+
+def tls_context(
+    verify: bool | str | os.PathLike[str] | ssl.SSLContext, trust_env: bool
+) -> ssl.SSLContext:
+    """The TLS context for ``verify``: the shared one by default (honouring
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``), a CA bundle file or directory, or yours.
+
+    Verification cannot be turned off: a signed request must only reach the server it
+    was meant for. Behind an inspecting proxy, pass its CA (``verify="proxy-ca.pem"``).
+    """
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if verify is True:
+        return shared_ssl_context() if trust_env else certifi_ssl_context()
+    if verify is False:
+        raise ValueError(
+            "verify=False is not supported: pass the CA that signs the server's (or the "
+            "proxy's) certificate instead, verify='/path/to/ca.pem'"
+        )
+    path = os.fspath(verify)
+    if os.path.isdir(path):
+        return ssl.create_default_context(capath=path)
+    if os.path.isfile(path):
+        return ssl.create_default_context(cafile=path)
+    raise ValueError(f"verify={path!r}: no such CA bundle file or directory")
 
 
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
-    """One verified TLS context for every client: building one costs ~22 ms."""
+    """One verified TLS context for every client: building one costs ~22 ms.
+
+    httpx reads ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` here (once per process).
+    """
     return httpx.create_ssl_context()
+
+
+@functools.cache
+def certifi_ssl_context() -> ssl.SSLContext:
+    """Like ``shared_ssl_context`` but ignoring the environment (``trust_env=False``)."""
+    return httpx.create_ssl_context(trust_env=False)

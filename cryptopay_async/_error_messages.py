@@ -76,6 +76,23 @@ def after_attempts(request: httpx.Request) -> str:
     return f"after {count} attempt{'s' if count != 1 else ''} to {host(request)}"
 
 
+def failure(error: BaseException) -> str:
+    """``ConnectError: [Errno 111] Connection refused``: the class and the first
+    non-empty text along the exception's causes, on one bounded line.
+
+    Under trio a failed TLS handshake is a ``ConnectError('')`` caused by the
+    ``SSLCertVerificationError`` that says what is wrong; that text is shown.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if str(current):
+            return f"{type(error).__name__}: {clip(str(current))}"
+        current = current.__cause__ or current.__context__
+    return type(error).__name__
+
+
 def describe_details(details: Sequence[ErrorDetail]) -> str:
     """``[currency must be included in list (list: BTC, LTC)]``: each failed rule, bounded."""
     shown = [_detail(d) for d in details[:MAX_DETAILS]]

@@ -17,13 +17,25 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(autouse=True)
 def _no_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests decide credentials explicitly; a developer's shell must not leak in."""
+    """Tests decide credentials and proxies explicitly; a developer's shell must not leak in."""
     for name in (
         "CRYPTOPAY_API_KEY",
         "CRYPTOPAY_API_SECRET",
         "CRYPTOPAY_CALLBACK_SECRET",
         "CRYPTOPAY_ENVIRONMENT",
         "CRYPTOPAY_BASE_URL",
+        "CRYPTOPAY_LOG",
+        # The client honours proxies from the environment; the suite's loopback servers
+        # must be reached directly whatever the machine's settings (tests/test_proxies.py
+        # sets them itself).
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
     ):
         monkeypatch.delenv(name, raising=False)
 

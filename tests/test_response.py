@@ -114,3 +114,13 @@ async def test_raw_request_sends_an_encoded_path_and_its_query_as_given() -> Non
     async with recorded_client(recorder) as client:
         await client.request("GET", "/api/invoices/custom_id/a%2F..?x=1", params={"y": "2 3"})
     assert recorder.requests[0].url.raw_path == b"/api/invoices/custom_id/a%2F..?x=1&y=2%203"
+
+
+@pytest.mark.parametrize("content", [b"<html>proxy</html>", b'{"data": ', b"\xff\xfe"])
+async def test_raw_request_with_a_body_that_is_not_json_is_a_validation_error(
+    content: bytes,
+) -> None:
+    answer = httpx.Response(200, content=content)
+    async with recorded_client(Recorder(lambda r: answer)) as client:
+        with pytest.raises(APIResponseValidationError, match="GET /api/anything answered 200"):
+            await client.request("GET", "/api/anything")

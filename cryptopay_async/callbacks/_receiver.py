@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
+from cryptopay_async import _error_messages as say
 from cryptopay_async._config import ENV_CALLBACK_SECRET
 from cryptopay_async._exceptions import SignatureVerificationError
 from cryptopay_async.callbacks._dedupe import Deduplicator, DeliveryStore
@@ -71,18 +72,19 @@ class CallbackReceiver:
         try:
             event = verify(body, signature, secret=resolve_secret(self._secret))
         except SignatureVerificationError as exc:
-            logger.warning("callback refused: %s", exc)
+            logger.warning("callback refused: %s", say.clip(str(exc)))
             return Outcome(400, "invalid signature")
         except CallbackPayloadError as exc:
-            logger.warning("callback refused: %s", exc)
+            logger.warning("callback refused: %s", say.clip(str(exc)))
             return Outcome(400, "malformed callback")
+        kind = f"{say.clip(event.type, 60)}/{say.clip(str(event.event), 60)}"  # sender's text
         if not await self.deduplicator.first_delivery(event):
-            logger.debug("callback %s/%s repeated: already processed", event.type, event.event)
+            logger.debug("callback %s repeated: already processed", kind)
             return Outcome(200, "duplicate", event)
         try:
             await self.handler(event)
         except Exception:
             await self.deduplicator.forget(event)
-            logger.exception("callback handler failed for %s/%s", event.type, event.event)
+            logger.exception("callback handler failed for %s", kind)
             return Outcome(500, "handler failed")
         return Outcome(200, "ok", event)

@@ -31,8 +31,8 @@ class ErrorDecodingMiddleware:
             response = await call_next(request)
         except httpx.TimeoutException as exc:
             error: APIConnectionError = APITimeoutError(
-                f"{say.where(request)} timed out ({type(exc).__name__}) "
-                f"{say.after_attempts(request)}",
+                f"{say.where(request)} timed out {say.after_attempts(request)} "
+                f"({say.failure(exc)})",
                 request=request,
                 maybe_processed=transport_failure_maybe_processed(request, exc),
             )
@@ -40,8 +40,7 @@ class ErrorDecodingMiddleware:
             raise error from exc
         except httpx.RequestError as exc:
             error = APIConnectionError(
-                f"{say.where(request)} failed {say.after_attempts(request)}: "
-                f"{type(exc).__name__}: {say.clip(str(exc))}",
+                f"{say.where(request)} failed {say.after_attempts(request)}: {say.failure(exc)}",
                 request=request,
                 maybe_processed=transport_failure_maybe_processed(request, exc),
             )

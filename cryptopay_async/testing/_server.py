@@ -19,14 +19,28 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextlib.contextmanager
 def serve_in_thread(
-    app: Any, *, host: str = "127.0.0.1", port: int = 0, lifespan: Literal["on", "off"] = "on"
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    lifespan: Literal["on", "off"] = "on",
+    **uvicorn_options: Any,
 ) -> Iterator[str]:
-    """Run ``app`` under uvicorn until the block ends; yields its base URL."""
+    """Run ``app`` under uvicorn until the block ends; yields its base URL.
+
+    ``uvicorn_options`` go to ``uvicorn.Config``; with ``ssl_certfile`` the URL is https.
+    """
     import uvicorn
 
     port = port or free_port(host)
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan=lifespan, backlog=2048
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan=lifespan,
+        backlog=2048,
+        **uvicorn_options,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
@@ -37,7 +51,7 @@ def serve_in_thread(
             raise RuntimeError(f"the server on {host}:{port} did not start")
         time.sleep(0.01)
     try:
-        yield f"http://{host}:{port}"
+        yield f"{'https' if config.is_ssl else 'http'}://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=15)

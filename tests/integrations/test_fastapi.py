@@ -7,6 +7,7 @@ from typing import Annotated
 
 import httpx
 import pytest
+from anyio.lowlevel import checkpoint
 from fastapi import Depends, FastAPI
 
 from cryptopay_async.callbacks import Callback, RedisDeliveryStore
@@ -93,3 +94,16 @@ async def test_two_workers_with_a_redis_store_handle_a_repeated_event_once(
         )
     assert statuses == [200, 200, 200, 200]
     assert handled == ["status_changed"]
+
+
+@pytest.mark.parametrize("signature", [b"\xff\xfe", b"\xc3\xa9" * 32, b"0" * 64])
+async def test_a_signature_header_of_any_bytes_is_answered_400(signature: bytes) -> None:
+    app = FastAPI()
+    app.include_router(callback_router(lambda event: checkpoint(), secret="s"))
+    with serve_asgi(app) as url:
+        async with httpx.AsyncClient(base_url=url) as http:
+            answer = await http.post(
+                "/cryptopay/callbacks", content=b"{}", headers={b"X-Cryptopay-Signature": signature}
+            )
+    assert answer.status_code == 400
+    assert answer.text == "invalid signature"
