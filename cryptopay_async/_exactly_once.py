@@ -43,6 +43,7 @@ from cryptopay_async._exceptions import (
 from cryptopay_async._pagination import Page
 
 if TYPE_CHECKING:
+    from cryptopay_async._client import AsyncCryptopay
     from cryptopay_async.resources import Resources
 
 logger = logging.getLogger("cryptopay_async")
@@ -307,7 +308,9 @@ class _Create(_Attempts):
         return found
 
 
-async def existing(client: AsyncCryptopay, operation: str, values: Mapping[str, Any]) -> Any:
+async def existing(
+    client: AsyncCryptopay | Resources, operation: str, values: Mapping[str, Any]
+) -> Any:
     """The object an earlier call created with ``values["custom_id"]``, read back now.
 
     Raises ``CustomIdMismatchError`` when it is not what ``values`` ask for, and
