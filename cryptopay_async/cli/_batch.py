@@ -111,20 +111,26 @@ def _json_lines(text: str) -> Iterator[Row | RowError]:
 
 def _csv_rows(text: str) -> Iterator[Row | RowError]:
     reader = csv.DictReader(text.splitlines())
-    for number, record in enumerate(reader, start=1):
-        if None in record:
-            yield RowError(number, "more values than columns")
-            continue
-        values: dict[str, Any] = {}
-        try:
-            for column, raw in record.items():
-                if raw is None or raw.strip() == "":
-                    continue  # an empty cell is an argument not given
-                values[column] = _from_text(column, raw.strip())
-        except ValueError as exc:
-            yield RowError(number, str(exc), record.get("custom_id") or "")
-            continue
-        yield Row(number, values)
+    number = 0
+    try:
+        for number, record in enumerate(reader, start=1):
+            yield _csv_row(number, record)
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        yield RowError(number + 1, f"not CSV ({exc}); the rows after it were not read")
+
+
+def _csv_row(number: int, record: dict[str | Any, str | Any]) -> Row | RowError:
+    if None in record:
+        return RowError(number, "more values than columns")
+    values: dict[str, Any] = {}
+    try:
+        for column, raw in record.items():
+            if raw is None or raw.strip() == "":
+                continue  # an empty cell is an argument not given
+            values[column] = _from_text(column, raw.strip())
+    except ValueError as exc:
+        return RowError(number, str(exc), record.get("custom_id") or "")
+    return Row(number, values)
 
 
 def _from_text(column: str, raw: str) -> Any:

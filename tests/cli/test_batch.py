@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
-from cryptopay_async.cli._batch import Row, RowError, check_columns, read_rows, run_batch
+from cryptopay_async.cli._batch import Kind, Row, RowError, check_columns, read_rows, run_batch
 from cryptopay_async.testing import CryptopayEmulator, Faults, serve_in_thread
 
 pytestmark = pytest.mark.anyio
@@ -249,3 +251,29 @@ def test_dry_run_needs_no_credentials_and_exits_2_for_an_invalid_row(tmp_path: P
         "valid",
         "failed",
     ]
+
+
+@given(text=st.text(max_size=400), suffix=st.sampled_from([".csv", ".jsonl"]))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_file_gives_rows_or_row_errors_never_a_crash(
+    tmp_path: Path, text: str, suffix: str
+) -> None:
+    source = tmp_path / f"rows{suffix}"
+    source.write_text(text, encoding="utf-8")
+    kinds: list[Kind] = ["invoices", "payouts"]
+    for kind in kinds:
+        for row in check_columns(kind, read_rows(source)):
+            assert isinstance(row, Row | RowError)
+            if isinstance(row, RowError):
+                assert str(row).startswith(f"row {row.number}: ")
+
+
+def test_a_field_over_the_csv_limit_is_a_row_error(tmp_path: Path) -> None:
+    source = tmp_path / "rows.csv"
+    source.write_text("custom_id,description\nA,short\nB," + "x" * 200_000 + "\n")
+    first, second = read_rows(source)
+    assert isinstance(first, Row)
+    assert isinstance(second, RowError)
+    assert str(second).startswith("row 2: not CSV (field larger than field limit")
