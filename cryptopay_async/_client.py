@@ -65,7 +65,7 @@ class AsyncCryptopay:
         http_client: httpx.AsyncClient | None = None,
         max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
         retry_policy: RetryPolicy | None = None,
-        transport: Literal["httpx", "aiohttp"] = "httpx",
+        transport: Literal["auto", "httpx", "aiohttp"] = "auto",
         proxy: str | httpx.URL | None = None,
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         trust_env: bool = True,
