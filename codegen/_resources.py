@@ -181,12 +181,21 @@ def generate_resources(endpoints: list[dict[str, Any]], models: dict[str, Any]) 
     classes.append(
         [
             "class Resources:",
-            '    """The resource attributes of a client, one per group of operations."""',
+            '    """Every resource of a client, each sending through ``sender``."""',
             "",
-            *(f"    {r}: {class_name(r)}" for r in names),
+            *render(
+                ("__slots__ = ", Group("(", [quote(n) for n in sorted([*names, "sender"])], ")")), 4
+            ),
             "",
-            "    def _bind_resources(self, client: AsyncCryptopay) -> None:",
-            *(f"        self.{r} = {class_name(r)}(client)" for r in names),
+            "    def __init__(self, sender: Sender) -> None:",
+            "        self.sender = sender",
+            *(f"        self.{r} = {class_name(r)}(self)" for r in names),
+        ]
+    )
+    classes.append(
+        [
+            *render(("RESOURCE_NAMES = ", Group("(", [quote(n) for n in names], ")")), 0),
+            '"""The attribute names of the resources, as on ``client.<resource>``."""',
         ]
     )
     consts = [
@@ -217,7 +226,7 @@ def generate_resources(endpoints: list[dict[str, Any]], models: dict[str, Any]) 
         "from cryptopay_async.resources._base import Operation, Param, Resource",
         "",
         "if TYPE_CHECKING:",
-        "    from cryptopay_async._client import AsyncCryptopay",
+        "    from cryptopay_async._sender import Sender",
     ]
     body = "\n\n".join("\n".join(d) for d in gen.declarations)
     return join_blocks(["\n".join(head) + "\n\n" + body], classes, operations)

@@ -1,4 +1,9 @@
-"""``AsyncCryptopay``: configuration, the request chain, and the resources hanging off it."""
+"""``AsyncCryptopay``: settings, a runtime and the resources, put together.
+
+The client is composed, not inherited: immutable ``ClientSettings``, a ``Runtime``
+that owns the pool, limiter and gates, a ``ChainSender`` that runs calls through the
+chain, and ``Resources`` that depend on that sender only.
+"""
 
 from __future__ import annotations
 
@@ -9,31 +14,21 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from types import EllipsisType, TracebackType
 from typing import Any, Literal, Self
 
-import attrs
 import httpx
 
-from cryptopay_async import _config, _json
+from cryptopay_async import _config, _json, resources
 from cryptopay_async import _error_messages as say
+from cryptopay_async._arguments import query_string, request_path
 from cryptopay_async._exceptions import APIResponseValidationError
-from cryptopay_async._proxies import choose_proxy
-from cryptopay_async._signing import CONTENT_TYPE
-from cryptopay_async._version import __version__
+from cryptopay_async._runtime import ChainSender, Runtime
+from cryptopay_async._settings import ClientSettings
 from cryptopay_async.callbacks._client import ClientCallbacks
-from cryptopay_async.middleware._admission import AdmissionGate
-from cryptopay_async.middleware._chain import CallNext, Middleware, compose
-from cryptopay_async.middleware._concurrency import ConcurrencyLimitMiddleware
-from cryptopay_async.middleware._error_decoding import ErrorDecodingMiddleware
-from cryptopay_async.middleware._rate_limit import RateLimitMiddleware
-from cryptopay_async.middleware._retry import RetryMiddleware, RetryPolicy
-from cryptopay_async.middleware._signing import SigningMiddleware
-from cryptopay_async.middleware._transport import TransportEndpoint
+from cryptopay_async.middleware._chain import Middleware
+from cryptopay_async.middleware._retry import RetryPolicy
 from cryptopay_async.ratelimit import RateLimiter
-from cryptopay_async.resources import Resources
-
-USER_AGENT = f"cryptopay-async/{__version__}"
 
 
-class AsyncCryptopay(Resources):
+class AsyncCryptopay:
     """An async client for the Cryptopay Business API; create one and share it.
 
     Credentials come from the arguments or the ``CRYPTOPAY_*`` environment variables
@@ -41,6 +36,19 @@ class AsyncCryptopay(Resources):
     a 401 later. Use ``async with`` or ``await client.aclose()``; a ``http_client`` you
     pass in stays yours and is never closed by this client.
     """
+
+    accounts: resources.Accounts
+    channels: resources.Channels
+    coin_withdrawals: resources.CoinWithdrawals
+    coins: resources.Coins
+    customers: resources.Customers
+    exchange_transfers: resources.ExchangeTransfers
+    invoices: resources.Invoices
+    rates: resources.Rates
+    risks: resources.Risks
+    subscriptions: resources.Subscriptions
+    transactions: resources.Transactions
+    callbacks: ClientCallbacks
 
     def __init__(
         self,
@@ -65,80 +73,78 @@ class AsyncCryptopay(Resources):
     ) -> None:
         key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
         secret = _config.credential(api_secret, "api_secret", _config.ENV_API_SECRET, required=True)
-        assert key is not None
-        assert secret is not None
+        # Kept at once: a client whose other settings are refused still shows its key in
+        # a traceback's repr (the settings exist only once all of them are valid).
         self._api_key = key
-        self._callback_secret = _config.credential(
-            callback_secret, "callback_secret", _config.ENV_CALLBACK_SECRET, required=False
+        settings = ClientSettings.resolve(
+            api_key=key,
+            api_secret=secret,
+            callback_secret=callback_secret,
+            environment=environment,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            middleware=middleware,
+            max_concurrency=max_concurrency,
         )
-        self.base_url = _config.resolve_base_url(environment, base_url)
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         if rate_limiter is ...:
-            rate_limiter = _config.default_limiter(key, redis_url)
+            rate_limiter = _config.default_limiter(settings.api_key, redis_url)
         elif redis_url is not None:
             raise ValueError("pass either rate_limiter or redis_url, not both")
-        self.rate_limiter: RateLimiter | None = rate_limiter
-        self._middleware = tuple(middleware)
-        self._owns_http_client = http_client is None
-        if http_client is not None and transport != "httpx":
-            raise ValueError("pass either http_client or transport='aiohttp', not both")
-        if http_client is not None and (proxy is not None or verify is not True):
-            raise ValueError("with http_client, set proxy and verify on that httpx.AsyncClient")
-        if http_client is None:
-            http_client = _config.new_http_client(
-                max_concurrency,
-                transport,
-                proxy=choose_proxy(self.base_url, proxy, trust_env=trust_env, transport=transport),
-                ssl_context=_config.tls_context(verify, trust_env),
-            )
-        self._http = http_client
-        self._transport = TransportEndpoint(http_client)
-        self._concurrency = ConcurrencyLimitMiddleware(max_concurrency)
-        self._admission = AdmissionGate(max_concurrency)
-        self._signing = SigningMiddleware(key, secret)
-        self._rate_limit = None if rate_limiter is None else RateLimitMiddleware(rate_limiter)
-        self.retry_policy = attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries)
-        self._setup()
+        runtime = Runtime(
+            settings,
+            rate_limiter=rate_limiter,
+            http_client=http_client,
+            transport=transport,
+            proxy=proxy,
+            verify=verify,
+            trust_env=trust_env,
+        )
+        self._assemble(settings, runtime, owns_runtime=True)
 
-    def _setup(self) -> None:
-        """Build the chain and the per-request templates once; called again by ``with_options``."""
-        steps: list[Middleware] = [
-            *self._middleware,
-            ErrorDecodingMiddleware(),
-            RetryMiddleware(self.retry_policy),
-            self._concurrency,
-        ]
-        if self._rate_limit is not None:
-            steps.append(self._rate_limit)
-        steps.append(self._signing)
-        self._chain: CallNext = compose(steps, self._transport)
-        self._headers = {
-            "Content-Type": CONTENT_TYPE,
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
-        self._extensions = {"timeout": self._timeout.as_dict()}
-        self._bind_resources(self)
-        self.callbacks = ClientCallbacks(self)
+    def _assemble(self, settings: ClientSettings, runtime: Runtime, *, owns_runtime: bool) -> None:
+        """Every attribute a working client uses, set here (``__init__``, ``with_options``)."""
+        self._settings = settings
+        self._runtime = runtime
+        self._owns_runtime = owns_runtime
+        self._sender = ChainSender(settings, runtime)
+        bound = resources.Resources(self._sender)
+        for name in resources.RESOURCE_NAMES:
+            setattr(self, name, getattr(bound, name))
+        self.callbacks = ClientCallbacks(settings.callback_secret, bound)
 
     @property
     def api_key(self) -> str:
-        return self._api_key
+        return self._settings.api_key
 
     @property
     def callback_secret(self) -> str | None:
-        return self._callback_secret
+        return self._settings.callback_secret
+
+    @property
+    def base_url(self) -> str:
+        return self._settings.base_url
 
     @property
     def timeout(self) -> httpx.Timeout:
-        return self._timeout
+        return self._settings.timeout
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._settings.retry_policy
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        return self._runtime.rate_limiter
 
     def __repr__(self) -> str:
         # getattr: a debugger or traceback may show a client whose __init__ raised
-        base_url = getattr(self, "base_url", None)
-        key = getattr(self, "_api_key", None)
-        shown = f"{key[:4]!r}..." if isinstance(key, str) else "None"
-        return f"AsyncCryptopay(base_url={base_url!r}, api_key={shown})"
+        settings: ClientSettings | None = getattr(self, "_settings", None)
+        api_key = settings.api_key if settings else getattr(self, "_api_key", None)
+        base_url = settings.base_url if settings else None
+        key = f"{api_key[:4]!r}..." if isinstance(api_key, str) else "None"
+        return f"AsyncCryptopay(base_url={base_url!r}, api_key={key})"
 
     def with_options(
         self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
@@ -147,17 +153,10 @@ class AsyncCryptopay(Resources):
 
         Close the original client; closing a derived one leaves the shared pool open.
         """
-        clone = object.__new__(AsyncCryptopay)
-        clone.__dict__.update(self.__dict__)
-        clone._owns_http_client = False
-        if timeout is not None:
-            clone._timeout = (
-                timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-            )
-        if max_retries is not None:
-            clone.retry_policy = attrs.evolve(self.retry_policy, max_retries=max_retries)
-        clone._setup()
-        return clone
+        derived = AsyncCryptopay.__new__(AsyncCryptopay)
+        settings = self._settings.with_options(timeout=timeout, max_retries=max_retries)
+        derived._assemble(settings, self._runtime, owns_runtime=False)
+        return derived
 
     async def request(
         self,
@@ -172,13 +171,12 @@ class AsyncCryptopay(Resources):
         An escape hatch for endpoints this release does not model. ``path`` is the
         already-encoded path (``/api/...``); ``None`` is returned for 204 No Content.
         """
-        from cryptopay_async._arguments import query_string, request_path
-
         path = request_path(path)
         qs = query_string(params or {})
         body = None if json is None else _json.dumps(json)
         separator = "&" if "?" in path else "?"
-        response = await self._send(method.upper(), f"{path}{separator}{qs}" if qs else path, body)
+        target = f"{path}{separator}{qs}" if qs else path
+        response = await self._sender.send(method.upper(), target, body)
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -190,21 +188,11 @@ class AsyncCryptopay(Resources):
                 response=response,
             ) from None
 
-    async def _send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
-        async with self._admission:
-            request = httpx.Request(
-                method,
-                self.base_url + target,
-                content=body,
-                headers=self._headers,
-                extensions=dict(self._extensions),
-            )
-            return await self._chain(request)
-
     async def aclose(self) -> None:
-        """Close the connection pool (unless it belongs to the caller)."""
-        if self._owns_http_client:
-            await self._http.aclose()
+        """Close the connection pool (unless it belongs to the caller or to the original
+        client this one was derived from)."""
+        if self._owns_runtime:
+            await self._runtime.aclose()
 
     async def __aenter__(self) -> Self:
         # A limiter with a lifecycle (RedisTokenBucket's connection pool) is entered

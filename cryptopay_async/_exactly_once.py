@@ -43,7 +43,7 @@ from cryptopay_async._exceptions import (
 from cryptopay_async._pagination import Page
 
 if TYPE_CHECKING:
-    from cryptopay_async._client import AsyncCryptopay
+    from cryptopay_async.resources import Resources
 
 logger = logging.getLogger("cryptopay_async")
 
@@ -143,7 +143,7 @@ _LEDGER_SCAN = 1000  # ledger rows looked at, at most, to find one exchange tran
 
 
 async def run(
-    client: AsyncCryptopay,
+    client: Resources,
     operation: str,
     path_args: tuple[str, ...],
     values: Mapping[str, Any],
@@ -170,10 +170,10 @@ async def run(
 class _Attempts:
     """The bound shared by creates and commits: repeats and the overall deadline."""
 
-    def __init__(self, client: AsyncCryptopay, operation: str) -> None:
+    def __init__(self, client: Resources, operation: str) -> None:
         self.client = client
         self.operation = operation
-        self.policy = client.retry_policy
+        self.policy = client.sender.retry_policy
         self.started = anyio.current_time()
         self.repeats = 0
         self.ambiguous: CryptopayError | None = None
@@ -232,7 +232,7 @@ class _Attempts:
 class _Create(_Attempts):
     def __init__(
         self,
-        client: AsyncCryptopay,
+        client: Resources,
         operation: str,
         recovery: CreateRecovery,
         custom_id: str,
@@ -343,7 +343,7 @@ def _same(field: str, asked: Any, have: Any) -> bool:
 class _Commit(_Attempts):
     def __init__(
         self,
-        client: AsyncCryptopay,
+        client: Resources,
         operation: str,
         recovery: CommitRecovery,
         path_args: tuple[str, ...],

@@ -3,6 +3,7 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 
@@ -10,6 +11,7 @@ from cryptopay_async import AsyncCryptopay, RetryPolicy
 from cryptopay_async.ratelimit import TokenBucket, shared_limiter
 from tests.support import (
     API_SECRET,
+    ROOT,
     Recorder,
     fixture_json,
     json_response,
@@ -143,9 +145,9 @@ async def test_an_owned_pool_is_closed_by_the_client_not_by_its_derivatives() ->
     client = AsyncCryptopay(api_key="k", api_secret="s")
     derived = client.with_options(timeout=5.0, max_retries=0)
     await derived.aclose()
-    assert not client._http.is_closed
+    assert not client._runtime.http.is_closed
     await client.aclose()
-    assert client._http.is_closed
+    assert client._runtime.http.is_closed
 
 
 @pytest.mark.anyio
@@ -156,7 +158,7 @@ async def test_with_options_shares_pool_and_limiter_and_changes_only_what_it_say
     limiter = TokenBucket(rate=100, period=1.0)
     async with recorded_client(recorder, rate_limiter=limiter) as client:
         derived = client.with_options(timeout=3.5, max_retries=5)
-        assert derived._http is client._http
+        assert derived._runtime.http is client._runtime.http
         assert derived.rate_limiter is client.rate_limiter is limiter
         assert derived.retry_policy.max_retries == 5
         assert client.retry_policy.max_retries == 2
@@ -202,3 +204,42 @@ def test_max_retries_keeps_every_other_retry_setting() -> None:
         assert current.max_retries == retries
         assert current.unsafe_statuses == frozenset({429})
         assert (current.initial_backoff, current.jitter) == (0.1, 0)
+
+
+def test_settings_are_immutable_and_derived_clients_share_only_the_runtime() -> None:
+    client = AsyncCryptopay(api_key="k", api_secret="s", timeout=7.0)
+    derived = client.with_options(max_retries=0)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        client._settings.base_url = "https://elsewhere"  # type: ignore[misc]
+    assert derived._runtime is client._runtime
+    assert derived._sender is not client._sender
+    assert derived._settings == attrs.evolve(
+        client._settings, retry_policy=attrs.evolve(client.retry_policy, max_retries=0)
+    )
+    assert derived.invoices is not client.invoices
+    assert derived.timeout == client.timeout == httpx.Timeout(7.0)
+
+
+def test_resources_and_callbacks_never_import_the_client() -> None:
+    import ast
+
+    package = ROOT / "cryptopay_async"
+    modules = [*sorted((package / "resources").glob("*.py")), package / "callbacks/_client.py"]
+    for module in modules:
+        tree = ast.parse(module.read_text())
+        imported = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module is not None
+        }
+        assert "cryptopay_async._client" not in imported, module.name
+
+
+def test_every_resource_is_an_attribute_of_the_client() -> None:
+    from cryptopay_async.resources import RESOURCE_NAMES
+
+    client = AsyncCryptopay(api_key="k", api_secret="s")
+    assert set(RESOURCE_NAMES) <= set(AsyncCryptopay.__annotations__)
+    assert {type(getattr(client, name)).__name__.lower() for name in RESOURCE_NAMES} == {
+        name.replace("_", "") for name in RESOURCE_NAMES
+    }

@@ -15,20 +15,21 @@ from cryptopay_async.callbacks._verify import verify
 from cryptopay_async.models import ChannelPayment, CoinWithdrawal, Invoice, Subscription
 
 if TYPE_CHECKING:
-    from cryptopay_async._client import AsyncCryptopay
+    from cryptopay_async.resources import Resources
 
 
 class ClientCallbacks:
     """Callback helpers bound to a client (``client.callbacks``)."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_resources", "_secret")
 
-    def __init__(self, client: AsyncCryptopay) -> None:
-        self._client = client
+    def __init__(self, callback_secret: str | None, resources: Resources) -> None:
+        self._secret = callback_secret
+        self._resources = resources
 
     def verify(self, body: bytes | bytearray | memoryview | str, signature: str | None) -> Callback:
         """``cryptopay_async.callbacks.verify`` with the client's ``callback_secret``."""
-        secret = self._client.callback_secret
+        secret = self._secret
         if not secret:
             raise ValueError(
                 "this client has no callback_secret: pass callback_secret=... to "
@@ -57,7 +58,7 @@ class ClientCallbacks:
         A callback is a notification, not proof: Cryptopay's docs ask merchants to fetch
         the object and act on what the API says. ``UnknownCallback`` raises ``TypeError``.
         """
-        client = self._client
+        client = self._resources
         match event:
             case InvoiceCallback(data=invoice):
                 return await client.invoices.retrieve(invoice.id)

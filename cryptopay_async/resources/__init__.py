@@ -3,6 +3,7 @@
 from cryptopay_async.resources._base import Operation, Param, Resource
 from cryptopay_async.resources._generated import (
     OPERATIONS,
+    RESOURCE_NAMES,
     Accounts,
     Channels,
     Coins,
@@ -19,6 +20,7 @@ from cryptopay_async.resources._generated import (
 
 __all__ = [
     "OPERATIONS",
+    "RESOURCE_NAMES",
     "Accounts",
     "Channels",
     "CoinWithdrawals",

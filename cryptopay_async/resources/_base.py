@@ -22,7 +22,9 @@ from cryptopay_async._pagination import AsyncPager, Page, stalled
 from cryptopay_async._response import decode, envelope
 
 if TYPE_CHECKING:
-    from cryptopay_async._client import AsyncCryptopay
+    import httpx
+
+    from cryptopay_async.resources._generated import Resources
 
 T = TypeVar("T")
 
@@ -107,14 +109,28 @@ class Operation(Generic[T]):
                 raise ValueError(f"{self.name} needs exactly one of {names}; got {found}")
         return _json.dumps(fields)
 
+    def parse(self, response: httpx.Response) -> T:
+        """The answer's ``data`` as ``result``; ``APIResponseValidationError`` naming the field."""
+        if response.status_code == 204:
+            # public-api.md §5: 204 returns None. No endpoint is known to answer it
+            # (cryptopay-api.md), so the methods keep the documented model as their type.
+            return None  # type: ignore[return-value]
+        result: T = decode(response, envelope(response)["data"], self.result, self.result_name)
+        return result
+
 
 class Resource:
-    """A group of operations (``client.invoices``) bound to one client."""
+    """A group of operations (``client.invoices``), sending through its ``Resources``' sender.
 
-    __slots__ = ("_client",)
+    It depends on the ``Sender`` protocol only; the ``Resources`` it belongs to is what
+    exactly-once recovery reads objects back with.
+    """
 
-    def __init__(self, client: AsyncCryptopay) -> None:
-        self._client = client
+    __slots__ = ("_resources", "_sender")
+
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+        self._sender = resources.sender
 
     async def _call(
         self, op: Operation[T], path_args: tuple[str, ...], values: Mapping[str, Any]
@@ -130,16 +146,10 @@ class Resource:
         body = op.body_bytes(values)
 
         async def send() -> T:
-            response = await self._client._send(op.method, target, body)
-            if response.status_code == 204:
-                # public-api.md §5: 204 returns None. No endpoint is known to answer it
-                # (cryptopay-api.md), so the methods keep the documented model as their type.
-                return None  # type: ignore[return-value]
-            result: T = decode(response, envelope(response)["data"], op.result, op.result_name)
-            return result
+            return op.parse(await self._sender.send(op.method, target, body))
 
         if op.name in _exactly_once.HANDLED:  # creates with custom_id, commits
-            settled: T = await _exactly_once.run(self._client, op.name, path_args, values, send)
+            settled: T = await _exactly_once.run(self._resources, op.name, path_args, values, send)
             return settled
         return await send()
 
@@ -153,7 +163,7 @@ class Resource:
             url = target
             if cursor is not None:
                 url += f"{separator}starting_after={arg.path_segment(cursor)}"
-            response = await self._client._send("GET", url, None)
+            response = await self._sender.send("GET", url, None)
             if response.status_code == 204:  # no content: no items, and nothing after them
                 return Page(data=[], has_more=False, total=None, fetch=fetch)
             body = envelope(response)

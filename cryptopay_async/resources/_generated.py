@@ -39,7 +39,7 @@ from cryptopay_async.models._generated import (
 from cryptopay_async.resources._base import Operation, Param, Resource
 
 if TYPE_CHECKING:
-    from cryptopay_async._client import AsyncCryptopay
+    from cryptopay_async._sender import Sender
 
 _ACCOUNTS_LIST: Operation[list[Account]] = Operation(
     name="accounts.list",
@@ -1060,32 +1060,52 @@ class Transactions(Resource):
 
 
 class Resources:
-    """The resource attributes of a client, one per group of operations."""
+    """Every resource of a client, each sending through ``sender``."""
 
-    accounts: Accounts
-    channels: Channels
-    coin_withdrawals: CoinWithdrawals
-    coins: Coins
-    customers: Customers
-    exchange_transfers: ExchangeTransfers
-    invoices: Invoices
-    rates: Rates
-    risks: Risks
-    subscriptions: Subscriptions
-    transactions: Transactions
+    __slots__ = (
+        "accounts",
+        "channels",
+        "coin_withdrawals",
+        "coins",
+        "customers",
+        "exchange_transfers",
+        "invoices",
+        "rates",
+        "risks",
+        "sender",
+        "subscriptions",
+        "transactions",
+    )
 
-    def _bind_resources(self, client: AsyncCryptopay) -> None:
-        self.accounts = Accounts(client)
-        self.channels = Channels(client)
-        self.coin_withdrawals = CoinWithdrawals(client)
-        self.coins = Coins(client)
-        self.customers = Customers(client)
-        self.exchange_transfers = ExchangeTransfers(client)
-        self.invoices = Invoices(client)
-        self.rates = Rates(client)
-        self.risks = Risks(client)
-        self.subscriptions = Subscriptions(client)
-        self.transactions = Transactions(client)
+    def __init__(self, sender: Sender) -> None:
+        self.sender = sender
+        self.accounts = Accounts(self)
+        self.channels = Channels(self)
+        self.coin_withdrawals = CoinWithdrawals(self)
+        self.coins = Coins(self)
+        self.customers = Customers(self)
+        self.exchange_transfers = ExchangeTransfers(self)
+        self.invoices = Invoices(self)
+        self.rates = Rates(self)
+        self.risks = Risks(self)
+        self.subscriptions = Subscriptions(self)
+        self.transactions = Transactions(self)
+
+
+RESOURCE_NAMES = (
+    "accounts",
+    "channels",
+    "coin_withdrawals",
+    "coins",
+    "customers",
+    "exchange_transfers",
+    "invoices",
+    "rates",
+    "risks",
+    "subscriptions",
+    "transactions",
+)
+"""The attribute names of the resources, as on ``client.<resource>``."""
 
 
 OPERATIONS: tuple[Operation[Any], ...] = (

@@ -81,7 +81,7 @@ async def grant_times(buckets: list[RedisTokenBucket], callers: int) -> list[flo
     return granted
 
 
-@pytest.mark.parametrize(("processes", "burst"), [(1, None), (3, None), (3, 1), (4, 5)])
+@pytest.mark.parametrize(("processes", "burst"), [(1, None), (3, 1), (4, 5)])
 async def test_no_window_holds_more_than_rate_and_the_full_rate_is_sustained(
     redis_url: str, processes: int, burst: int | None
 ) -> None:
@@ -90,11 +90,11 @@ async def test_no_window_holds_more_than_rate_and_the_full_rate_is_sustained(
     async with AsyncExitStack() as stack:
         for limiter in buckets:
             await stack.enter_async_context(limiter)
-        granted = sorted(await grant_times(buckets, 70))
-    assert len(granted) == 70
+        granted = sorted(await grant_times(buckets, 50))
+    assert len(granted) == 50
     assert worst_window(granted, 1.0) <= 20
     # Saturated, the last grant comes no later than the rules allow (plus round trips).
-    fastest = ideal_schedule(70, rate=20, period=1.0, margin=0.1, burst=buckets[0].burst)
+    fastest = ideal_schedule(50, rate=20, period=1.0, margin=0.1, burst=buckets[0].burst)
     assert granted[-1] - granted[0] <= fastest[-1] + 0.3
 
 

@@ -1,0 +1,131 @@
+"""What a client owns at run time, and the sender that runs calls through it.
+
+``Runtime`` holds the parts that clients derived with ``with_options`` share: the
+connection pool, the limiter, the admission gate and concurrency cap, the signer and
+the transport. ``ChainSender`` is one set of settings over a runtime: the chain built
+once (the caller's middleware, error decoding, retry with these settings, then the
+runtime's shared steps) and the per-request templates.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from typing import Literal
+
+import httpx
+
+from cryptopay_async import _config
+from cryptopay_async._proxies import choose_proxy
+from cryptopay_async._settings import ClientSettings
+from cryptopay_async._signing import CONTENT_TYPE
+from cryptopay_async._version import __version__
+from cryptopay_async.middleware._admission import AdmissionGate
+from cryptopay_async.middleware._chain import Middleware, compose
+from cryptopay_async.middleware._concurrency import ConcurrencyLimitMiddleware
+from cryptopay_async.middleware._error_decoding import ErrorDecodingMiddleware
+from cryptopay_async.middleware._rate_limit import RateLimitMiddleware
+from cryptopay_async.middleware._retry import RetryMiddleware, RetryPolicy
+from cryptopay_async.middleware._signing import SigningMiddleware
+from cryptopay_async.middleware._transport import TransportEndpoint
+from cryptopay_async.ratelimit import RateLimiter
+
+USER_AGENT = f"cryptopay-async/{__version__}"
+
+
+class Runtime:
+    """The pool, limiter, gates, signer and transport one client and its derivatives share."""
+
+    __slots__ = (
+        "admission",
+        "concurrency",
+        "http",
+        "owns_http",
+        "rate_limit",
+        "rate_limiter",
+        "signing",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        rate_limiter: RateLimiter | None,
+        http_client: httpx.AsyncClient | None,
+        transport: Literal["httpx", "aiohttp"],
+        proxy: str | httpx.URL | None = None,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        trust_env: bool = True,
+    ) -> None:
+        if http_client is not None and transport != "httpx":
+            raise ValueError("pass either http_client or transport='aiohttp', not both")
+        if http_client is not None and (proxy is not None or verify is not True):
+            raise ValueError("with http_client, set proxy and verify on that httpx.AsyncClient")
+        self.concurrency = ConcurrencyLimitMiddleware(settings.max_concurrency)
+        self.admission = AdmissionGate(settings.max_concurrency)
+        self.signing = SigningMiddleware(settings.api_key, settings.api_secret)
+        self.rate_limiter = rate_limiter
+        self.rate_limit = None if rate_limiter is None else RateLimitMiddleware(rate_limiter)
+        self.owns_http = http_client is None
+        if http_client is None:
+            http_client = _config.new_http_client(
+                settings.max_concurrency,
+                transport,
+                proxy=choose_proxy(
+                    settings.base_url, proxy, trust_env=trust_env, transport=transport
+                ),
+                ssl_context=_config.tls_context(verify, trust_env),
+            )
+        self.http = http_client
+        self.transport = TransportEndpoint(http_client)
+
+    def shared_steps(self) -> list[Middleware]:
+        """The steps after retry: the concurrency cap, the limiter (if any), signing."""
+        steps: list[Middleware] = [self.concurrency]
+        if self.rate_limit is not None:
+            steps.append(self.rate_limit)
+        steps.append(self.signing)
+        return steps
+
+    async def aclose(self) -> None:
+        """Close the pool, unless the caller passed it in."""
+        if self.owns_http:
+            await self.http.aclose()
+
+
+class ChainSender:
+    """A ``Sender``: admission, then the request built from templates, then the chain."""
+
+    __slots__ = ("_admission", "_base_url", "_chain", "_extensions", "_headers", "retry_policy")
+
+    retry_policy: RetryPolicy
+
+    def __init__(self, settings: ClientSettings, runtime: Runtime) -> None:
+        steps: list[Middleware] = [
+            *settings.middleware,
+            ErrorDecodingMiddleware(),
+            RetryMiddleware(settings.retry_policy),
+            *runtime.shared_steps(),
+        ]
+        self._chain = compose(steps, runtime.transport)
+        self._admission = runtime.admission
+        self._base_url = settings.base_url
+        self._headers = {
+            "Content-Type": CONTENT_TYPE,
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        self._extensions = {"timeout": settings.timeout.as_dict()}
+        self.retry_policy = settings.retry_policy
+
+    async def send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
+        async with self._admission:
+            request = httpx.Request(
+                method,
+                self._base_url + target,
+                content=body,
+                headers=self._headers,
+                extensions=dict(self._extensions),
+            )
+            return await self._chain(request)

@@ -1,0 +1,31 @@
+"""What resources need from a client: something that sends one call and knows its retry rules.
+
+Resources depend on this protocol only, never on ``AsyncCryptopay``: a test, a raw-response
+view or another client shape can stand in by implementing ``send``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import httpx
+
+if TYPE_CHECKING:
+    from cryptopay_async.middleware._retry import RetryPolicy
+
+
+class Sender(Protocol):
+    """Sends ``method target`` with ``body`` through the whole chain; returns a 2xx answer.
+
+    ``target`` is the already-encoded path plus ``?query``; errors arrive as the SDK's
+    exceptions (the chain's error-decoding step raises them).
+    """
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How many times and how long a call may be repeated (exactly-once recovery reads it)."""
+        ...
+
+    async def send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
+        """One call: admitted, built, passed down the chain; the final answer."""
+        ...

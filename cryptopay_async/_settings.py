@@ -1,0 +1,83 @@
+"""A client's configuration as one immutable value; ``with_options`` derives with ``evolve``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+import httpx
+
+from cryptopay_async import _config
+from cryptopay_async.middleware._chain import Middleware
+from cryptopay_async.middleware._retry import RetryPolicy
+
+
+def _key_prefix(api_key: str) -> str:
+    return f"{api_key[:4]!r}..."
+
+
+@attrs.frozen(kw_only=True)
+class ClientSettings:
+    """Credentials, where to send, how long to wait and how often to retry.
+
+    Secrets never appear in ``repr``; the API key shows its first four characters.
+    """
+
+    api_key: str = attrs.field(repr=_key_prefix)
+    api_secret: str = attrs.field(repr=False)
+    callback_secret: str | None = attrs.field(repr=False)
+    base_url: str
+    timeout: httpx.Timeout
+    retry_policy: RetryPolicy
+    middleware: tuple[Middleware, ...] = ()
+    max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        api_key: str | None,
+        api_secret: str | None,
+        callback_secret: str | None,
+        environment: str | None,
+        base_url: str | None,
+        timeout: float | httpx.Timeout,
+        max_retries: int,
+        retry_policy: RetryPolicy | None,
+        middleware: Sequence[Middleware],
+        max_concurrency: int,
+    ) -> ClientSettings:
+        """Arguments first, then the ``CRYPTOPAY_*`` environment; ``ValueError`` naming
+        the argument and the variable when a credential is missing or malformed."""
+        key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
+        secret = _config.credential(api_secret, "api_secret", _config.ENV_API_SECRET, required=True)
+        assert key is not None
+        assert secret is not None
+        return cls(
+            api_key=key,
+            api_secret=secret,
+            callback_secret=_config.credential(
+                callback_secret, "callback_secret", _config.ENV_CALLBACK_SECRET, required=False
+            ),
+            base_url=_config.resolve_base_url(environment, base_url),
+            timeout=as_timeout(timeout),
+            retry_policy=attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries),
+            middleware=tuple(middleware),
+            max_concurrency=max_concurrency,
+        )
+
+    def with_options(
+        self, *, timeout: float | httpx.Timeout | None, max_retries: int | None
+    ) -> ClientSettings:
+        """These settings with another timeout or retry count; everything else kept."""
+        settings = self
+        if timeout is not None:
+            settings = attrs.evolve(settings, timeout=as_timeout(timeout))
+        if max_retries is not None:
+            policy = attrs.evolve(settings.retry_policy, max_retries=max_retries)
+            settings = attrs.evolve(settings, retry_policy=policy)
+        return settings
+
+
+def as_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
