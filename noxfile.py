@@ -48,7 +48,8 @@ def codegen(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks: each script prints a table; then benchmarks/RESULTS.md and the plot."""
     session.install(*DEVELOP)
-    for script in ("bench_http.py", "bench_decode.py", "bench_limiter.py", "bench_client.py"):
+    scripts = ("bench_http.py", "bench_decode.py", "bench_limiter.py", "bench_client.py")
+    for script in (*scripts, "bench_redis.py"):  # bench_redis needs redis-server
         session.run("python", str(Path("benchmarks") / script))
     session.run("python", "benchmarks/report.py")
 

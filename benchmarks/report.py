@@ -22,6 +22,7 @@ SECTIONS = [
     ("decode", "b. Decoding a 100-invoice page"),
     ("limiter", "c. The limiter: overhead and precision"),
     ("client", "d./e. Client construction, and memory for queued calls"),
+    ("redis", "f. RedisTokenBucket: grant overhead, and processes sharing one bucket"),
 ]
 
 
@@ -36,6 +37,7 @@ def machine() -> str:
         "cattrs",
         "orjson",
         "pydantic",
+        "coredis",
     ]
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in libraries)
     cpu = platform.processor() or platform.machine()
@@ -84,7 +86,8 @@ def main() -> None:
         f"- Machine: {machine()}",
         f"- Generated: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         "- Commands: `python -m nox -s bench`, or `python benchmarks/bench_http.py` "
-        "(then `bench_decode.py`, `bench_limiter.py`, `bench_client.py`, `report.py`).",
+        "(then `bench_decode.py`, `bench_limiter.py`, `bench_client.py`, `bench_redis.py`, "
+        "`report.py`).",
         "",
         f"![throughput vs concurrency]({PLOT})",
         "",

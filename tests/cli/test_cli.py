@@ -174,7 +174,7 @@ def test_callbacks_verify(cli: Run, tmp_path: Path) -> None:
             3,
             "error: GET /api/invoices/00000000-0000-4000-8000-000000000000 -> 404 not_found: not",
         ),
-        (["invoices", "get", "not-a-uuid"], {}, 3, "invoice_id must be an uuid"),
+        (["invoices", "get", "not-a-uuid"], {}, 3, "invoice_id must match uuid format"),
         (["rates", "BTC"], {}, 2, "give both BASE and QUOTE"),
         (["rates"], {"CRYPTOPAY_API_KEY": ""}, 2, "CRYPTOPAY_API_KEY"),
         (["--environment", "staging", "rates"], {"CRYPTOPAY_BASE_URL": ""}, 2, "'sandbox'"),
@@ -227,10 +227,12 @@ def test_emulator_serve_prints_the_settings_line() -> None:
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
-            settings = dict(p.split("=", 1) for p in shlex.split(process.stdout.readline()))
+            words = shlex.split(process.stdout.readline())
+            settings = dict(p.split("=", 1) for p in words[1:])
         finally:
             process.terminate()
             process.wait(timeout=10)
+    assert words[0] == "export"
     assert settings["CRYPTOPAY_API_KEY"] == "cli-key"
     assert settings["CRYPTOPAY_BASE_URL"] == f"http://127.0.0.1:{port}"
 
