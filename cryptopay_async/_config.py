@@ -8,7 +8,6 @@ import ssl
 
 import httpx
 
-from cryptopay_async._proxies import split_credentials
 from cryptopay_async.ratelimit import RateLimiter
 
 ENVIRONMENTS: dict[str, str] = {
@@ -145,11 +144,7 @@ def aiohttp_pool(
         raise ValueError(
             'transport="aiohttp" needs an extra: pip install "cryptopay-async[aiohttp-transport]"'
         ) from None
-    if proxy is not None:
-        bare, headers = split_credentials(proxy)
-        aiohttp_proxy: httpx.Proxy | None = httpx.Proxy(bare, headers=headers)
-    else:
-        aiohttp_proxy = None
+    aiohttp_proxy = None if proxy is None else httpx.Proxy(proxy)
     return AiohttpTransport(ssl_context=context, limits=limits, proxy=aiohttp_proxy)
 
 

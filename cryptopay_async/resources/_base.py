@@ -107,7 +107,16 @@ class Operation(Generic[T]):
                 names = ", ".join(self.exactly_one)
                 found = ", ".join(given) or "none"
                 raise ValueError(f"{self.name} needs exactly one of {names}; got {found}")
-        return _json.dumps(fields)
+        try:
+            return _json.dumps(fields)
+        except (TypeError, ValueError):  # e.g. a lone surrogate deep in a nested dict
+            for name, value in fields.items():
+                try:
+                    _json.dumps(value)
+                except (TypeError, ValueError) as exc:
+                    reason = say.clip(str(exc))
+                    raise ValueError(f"{name} cannot be sent as JSON: {reason}") from None
+            raise
 
     def parse(self, response: httpx.Response) -> T:
         """The answer's ``data`` as ``result``; ``APIResponseValidationError`` naming the field."""
