@@ -36,7 +36,9 @@ class Receiver:
 
     async def handle(self, event: Callback) -> None:
         with self.changed:
-            self.events.append((event.type, str(event.event), str(event.data.id)))
+            data = event.data
+            object_id = data.get("id") if isinstance(data, dict) else data.id
+            self.events.append((event.type, str(event.event), str(object_id)))
             self.changed.notify_all()
 
     def wait_for(self, wanted: tuple[str, str, str], timeout: float = 15) -> bool:
