@@ -101,7 +101,9 @@ def new_http_client(
     aiohttp's connection pool stays fast under concurrency (see benchmarks/); it needs
     the ``aiohttp-transport`` extra and runs under asyncio only. ``proxy`` (chosen by
     ``_proxies``) and ``ssl_context`` (``tls_context``) apply to both; httpx's own
-    reading of the environment stays off, the choice was made already.
+    reading of the environment stays off, the choice was made already. Both transports
+    report when a request starts going out (``middleware/_transport``), which the retry
+    decision relies on.
     """
     limits = httpx.Limits(
         max_connections=max_concurrency, max_keepalive_connections=max_concurrency
@@ -111,7 +113,7 @@ def new_http_client(
         pool: httpx.AsyncBaseTransport | None = None
     elif transport == "aiohttp":
         try:
-            from httpx_aiohttp import AiohttpTransport
+            from cryptopay_async._aiohttp_transport import AiohttpTransport
         except ImportError:
             raise ValueError(
                 'transport="aiohttp" needs an extra: '
@@ -122,7 +124,7 @@ def new_http_client(
             aiohttp_proxy: httpx.Proxy | None = httpx.Proxy(bare, headers=headers)
         else:
             aiohttp_proxy = None
-        pool = AiohttpTransport(verify=context, limits=limits, trust_env=False, proxy=aiohttp_proxy)
+        pool = AiohttpTransport(ssl_context=context, limits=limits, proxy=aiohttp_proxy)
         proxy = None  # carried by the aiohttp pool, not by an httpx proxy mount
     else:
         raise ValueError(f"unknown transport {transport!r}: valid values are 'httpx', 'aiohttp'")
