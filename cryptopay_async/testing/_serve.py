@@ -2,8 +2,9 @@
 ``python -m cryptopay_async.testing serve`` and ``cryptopay emulator serve``.
 
 It binds and listens first, so ``--port 0`` picks a free port that the printed line
-names, and a client may connect as soon as the line appears; the line is ``export CRYPTOPAY_...=...`` for pasting into a shell, and
-``--env-file`` writes it to a file (mode 600: it holds the secrets).
+names, and a client may connect as soon as the line appears. The line is
+``export CRYPTOPAY_...=...`` for pasting into a shell; ``--env-file`` writes it to a
+file (mode 600: it holds the secrets).
 """
 
 from __future__ import annotations
