@@ -22,6 +22,8 @@ SECTIONS = [
     ("decode", "b. Decoding a 100-invoice page"),
     ("limiter", "c. The limiter: overhead and precision"),
     ("client", "d./e. Client construction, and memory for queued calls"),
+    ("redis", "f. RedisTokenBucket: grant overhead, and processes sharing one bucket"),
+    ("profile", "g. Where the CPU goes per call at concurrency 64 (cProfile, own time)"),
 ]
 
 
@@ -35,7 +37,9 @@ def machine() -> str:
         "attrs",
         "cattrs",
         "orjson",
+        "msgspec",
         "pydantic",
+        "coredis",
     ]
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in libraries)
     cpu = platform.processor() or platform.machine()
@@ -84,7 +88,8 @@ def main() -> None:
         f"- Machine: {machine()}",
         f"- Generated: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         "- Commands: `python -m nox -s bench`, or `python benchmarks/bench_http.py` "
-        "(then `bench_decode.py`, `bench_limiter.py`, `bench_client.py`, `report.py`).",
+        "(then `bench_decode.py`, `bench_limiter.py`, `bench_client.py`, `bench_redis.py`, "
+        "`profile_call.py`, `report.py`).",
         "",
         f"![throughput vs concurrency]({PLOT})",
         "",
