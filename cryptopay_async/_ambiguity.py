@@ -12,18 +12,20 @@ import httpx
 
 from cryptopay_async import _json
 from cryptopay_async._exceptions import READ_ONLY_METHODS, CryptopayError
-
-# Failures where the request never left this machine: it certainly did not act.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+from cryptopay_async._extensions import may_have_been_sent
 
 _SHOWN_ID = 60
 
 
 def transport_failure_maybe_processed(request: httpx.Request, error: Exception) -> bool:
-    """True unless the request certainly did not act: never sent, or only a read."""
+    """True unless the request certainly did not act: never sent, or only a read.
+
+    "Never sent" is the transport step's record (``SENT``), not the error's class: a
+    transport may call a disconnect after sending a connect error.
+    """
     if request.method in READ_ONLY_METHODS:
         return False
-    return not isinstance(error, NOT_SENT)
+    return may_have_been_sent(request)
 
 
 def shown(custom_id: str) -> str:

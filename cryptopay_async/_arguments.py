@@ -130,8 +130,11 @@ def boolean(name: str, value: object) -> bool:
 
 
 def integer(name: str, value: object) -> int:
+    """An int a JSON reader on the other side can hold: a signed 64-bit one."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"{name} is out of range: {value.bit_length()} bits, at most 63")
     return value
 
 

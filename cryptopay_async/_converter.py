@@ -1,9 +1,19 @@
-"""The one cattrs converter: JSON values in, frozen models out, and back to JSON-ready dicts.
+"""The cattrs converter: JSON values in, frozen models out, and back to JSON-ready dicts.
 
-Built once at import. Money becomes ``Decimal`` (never float), timestamps become aware
-``datetime`` (``+00:00``, ``Z``, ``+0000`` and fractions accepted; a naive one is read as
-UTC), and enum fields keep unknown values as plain ``str`` so a new server release
-cannot break a running integration. Unknown keys are ignored.
+This is the decoding engine of the core install (``_decoding.py`` picks msgspec instead
+when the ``speedups`` extra is installed; both keep the same contract, checked by the same
+tests). Built once at import:
+
+- money becomes ``Decimal``: from a JSON string, an integer, or a JSON number the parser
+  kept as its exact text (``json.loads(parse_float=Decimal)``); a binary ``float``, ``NaN``
+  and infinities are refused;
+- timestamps become aware ``datetime`` (``+00:00``, ``Z``, ``+0000`` and fractions
+  accepted; a naive one is read as UTC);
+- enum fields keep unknown values as plain ``str`` so a new server release cannot break a
+  running integration; unknown keys are ignored;
+- lists and mappings stop at their first bad element: a malformed body costs time and
+  memory proportional to its size, and the error names one path (``$.data[3].pay_amount``)
+  instead of collecting one exception per element.
 """
 
 from __future__ import annotations
@@ -16,18 +26,26 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import cattrs
+from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn
 
 from cryptopay_async._enum import ApiEnum
-from cryptopay_async._fast_decode import FastDecoders
 
 T = TypeVar("T")
 
 converter = cattrs.Converter(detailed_validation=True)
 
+_PREVIEW = 40
+
+
+def preview(value: Any) -> str:
+    """A short repr for error messages: a 2 MB string never ends up in one."""
+    text = repr(value) if not isinstance(value, list | dict) else type(value).__name__
+    return text if len(text) <= _PREVIEW else text[: _PREVIEW - 3] + "..."
+
 
 def _decimal(value: Any, _: Any = None) -> Decimal:
-    if isinstance(value, str | int) and not isinstance(value, bool):
+    if isinstance(value, str | int | Decimal) and not isinstance(value, bool):
         try:
             result = Decimal(value)
         except InvalidOperation:
@@ -35,38 +53,41 @@ def _decimal(value: Any, _: Any = None) -> Decimal:
         else:
             if result.is_finite():
                 return result
-    raise ValueError(f"expected a decimal string, got {value!r}")
+    raise ValueError(f"expected a finite decimal string, got {preview(value)}")
 
 
 def _datetime(value: Any, _: Any = None) -> datetime:
     if not isinstance(value, str):
-        raise ValueError(f"expected an ISO 8601 timestamp string, got {value!r}")
-    result = datetime.fromisoformat(value)
+        raise ValueError(f"expected an ISO 8601 timestamp string, got {preview(value)}")
+    try:
+        result = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"expected an ISO 8601 timestamp, got {preview(value)}") from None
     return result if result.tzinfo is not None else result.replace(tzinfo=UTC)
 
 
 def _str(value: Any, _: Any = None) -> str:
     if isinstance(value, str):
         return value
-    raise ValueError(f"expected a string, got {value!r}")
+    raise ValueError(f"expected a string, got {preview(value)}")
 
 
 def _int(value: Any, _: Any = None) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    raise ValueError(f"expected an integer, got {value!r}")
+    raise ValueError(f"expected an integer, got {preview(value)}")
 
 
 def _float(value: Any, _: Any = None) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return float(value)
-    raise ValueError(f"expected a number, got {value!r}")
+    raise ValueError(f"expected a number, got {preview(value)}")
 
 
 def _bool(value: Any, _: Any = None) -> bool:
     if isinstance(value, bool):
         return value
-    raise ValueError(f"expected a boolean, got {value!r}")
+    raise ValueError(f"expected a boolean, got {preview(value)}")
 
 
 _SCALARS: dict[Any, Callable[[Any, Any], Any]] = {
@@ -84,7 +105,7 @@ converter.register_unstructure_hook(Decimal, str)
 converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
 
 
-def _enum_members(tp: Any) -> tuple[type[ApiEnum], bool] | None:
+def enum_members(tp: Any) -> tuple[type[ApiEnum], bool] | None:
     """For ``E | str`` or ``E | str | None``: the enum and whether None is allowed."""
     if typing.get_origin(tp) not in (typing.Union, types.UnionType):
         return None
@@ -97,7 +118,7 @@ def _enum_members(tp: Any) -> tuple[type[ApiEnum], bool] | None:
 
 
 def _enum_or_str_hook(tp: Any) -> Callable[[Any, Any], Any]:
-    found = _enum_members(tp)
+    found = enum_members(tp)
     assert found is not None
     enum, nullable = found
     members = enum._value2member_map_
@@ -106,14 +127,14 @@ def _enum_or_str_hook(tp: Any) -> Callable[[Any, Any], Any]:
         if value is None and nullable:
             return None
         if not isinstance(value, str):
-            raise ValueError(f"expected a string for {enum.__name__}, got {value!r}")
+            raise ValueError(f"expected a string for {enum.__name__}, got {preview(value)}")
         return members.get(value, value)
 
     return structure
 
 
 converter.register_structure_hook_factory(
-    lambda tp: _enum_members(tp) is not None, _enum_or_str_hook
+    lambda tp: enum_members(tp) is not None, _enum_or_str_hook
 )
 
 
@@ -137,39 +158,103 @@ def _optional_hook(tp: Any) -> Callable[[Any, Any], Any]:
 
 
 converter.register_structure_hook_factory(
-    lambda tp: _enum_members(tp) is None and _optional_inner(tp) is not None, _optional_hook
+    lambda tp: enum_members(tp) is None and _optional_inner(tp) is not None, _optional_hook
 )
+
+
+def _first_error(exc: Exception, index: int | str, item_type: Any, tp: Any) -> Exception:
+    """cattrs' error shape for one bad element, so ``transform_error`` prints its path."""
+    exc.__notes__ = [
+        IterableValidationNote(f"Structuring {tp} @ index {index!r}", index, item_type)
+    ]
+    return IterableValidationError(f"While structuring {tp!r}", [exc], tp)
+
+
+def _list_hook(tp: Any) -> Callable[[Any, Any], Any]:
+    (item_type,) = typing.get_args(tp)
+    handler = converter.get_structure_hook(item_type)
+
+    def structure(value: Any, _: Any) -> list[Any]:
+        if value.__class__ is not list:
+            raise ValueError(f"expected a JSON array, got {preview(value)}")
+        result = []
+        for index, item in enumerate(value):
+            try:
+                result.append(handler(item, item_type))
+            except Exception as exc:  # re-raised at once with its index: nothing is hidden
+                raise _first_error(exc, index, item_type, tp) from None
+        return result
+
+    return structure
+
+
+def _dict_hook(tp: Any) -> Callable[[Any, Any], Any]:
+    key_type, item_type = typing.get_args(tp)
+    if key_type is not str:
+        raise TypeError(f"JSON object keys are strings, not {key_type!r}")
+    handler = converter.get_structure_hook(item_type)
+
+    def structure(value: Any, _: Any) -> dict[str, Any]:
+        if value.__class__ is not dict:
+            raise ValueError(f"expected a JSON object, got {preview(value)}")
+        result = {}
+        for key, item in value.items():
+            try:
+                result[key] = handler(item, item_type)
+            except Exception as exc:  # re-raised at once with its key: nothing is hidden
+                raise _first_error(exc, key, item_type, tp) from None
+        return result
+
+    return structure
+
+
+def _origin_is(origin: type) -> Callable[[Any], bool]:
+    return lambda tp: bool(typing.get_origin(tp) == origin)
+
+
+converter.register_structure_hook_factory(_origin_is(list), _list_hook)
+converter.register_structure_hook_factory(_origin_is(dict), _dict_hook)
+
+
+def _model_hook(cls: Any) -> Callable[[Any, Any], Any]:
+    fields = make_dict_structure_fn(cls, converter, _cattrs_detailed_validation=True)
+
+    def structure(value: Any, _: Any) -> Any:
+        if value.__class__ is not dict:
+            raise ValueError(f"expected a JSON object for {cls.__name__}, got {preview(value)}")
+        return fields(value, cls)
+
+    return structure
 
 
 def register_model(cls: type[T]) -> type[T]:
     """Compile the structuring function of one model class (done once, at import)."""
-    converter.register_structure_hook(
-        cls, make_dict_structure_fn(cls, converter, _cattrs_detailed_validation=True)
-    )
+    converter.register_structure_hook(cls, _model_hook(cls))
     return cls
 
 
-_fast = FastDecoders(decimal=_decimal, timestamp=_datetime)
+def error_paths(exc: BaseException, *, path: str = "$") -> list[str]:
+    """``reason @ $.data[3].pay_amount`` for each failed field cattrs reported."""
+    if isinstance(exc, cattrs.BaseValidationError):
+        return cattrs.transform_error(exc, path=path, format_exception=_format)
+    return [f"{_format(exc, None)} @ {path}"]
+
+
+def _format(exc: BaseException, _: Any) -> str:
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    return str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
 
 
 def describe_error(exc: Exception, *, path: str = "$", limit: int = 5) -> str:
-    """One line naming each failed field (``data.price_amount: ...``), at most ``limit``."""
-    if isinstance(exc, cattrs.BaseValidationError):
-        messages = cattrs.transform_error(exc, path=path)
-        return "; ".join(messages[:limit]) + (" ..." if len(messages) > limit else "")
-    return f"{type(exc).__name__}: {exc}"
+    """One line naming each failed field (``$.price_amount: ...``), at most ``limit``."""
+    messages = error_paths(exc, path=path)
+    return "; ".join(messages[:limit]) + (" ..." if len(messages) > limit else "")
 
 
 def structure(data: Any, cls: type[T]) -> T:
-    """Build ``cls`` from decoded JSON; raises cattrs' ``ClassValidationError`` on mismatch.
-
-    The compiled fast path handles every well-formed payload; anything it rejects is
-    decoded again by the detailed converter, which raises the error naming the field.
-    """
-    try:
-        result: T = _fast.decode(data, cls)
-    except Exception:
-        return converter.structure(data, cls)
+    """Build ``cls`` from decoded JSON; raises cattrs' validation errors on mismatch."""
+    result: T = converter.structure(data, cls)
     return result
 
 

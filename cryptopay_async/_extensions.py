@@ -14,6 +14,15 @@ from cryptopay_async._headers import parse_retry_after
 ATTEMPT = "cryptopay_async.attempt"
 """``request.extensions`` key: the 1-based attempt number, set by the retry step."""
 
+SENT = "cryptopay_async.sent"
+"""``request.extensions`` key the transport step sets for every attempt.
+
+``False`` only when it is certain that no byte of the attempt left this machine (the
+connection could not be made, the pool had no connection); ``True`` when the server
+may have received it. Absent (a chain without the SDK's transport step, or a failure
+before it) counts as ``True``. The retry step repeats a POST only on ``False``.
+"""
+
 LIMITER_WAIT = "cryptopay_async.limiter_wait"
 """``request.extensions`` key: seconds the last attempt waited for the rate limiter."""
 
@@ -32,3 +41,8 @@ def retry_after(response: httpx.Response) -> float | None:
         extensions[RETRY_AFTER] = parse_retry_after(response.headers)
     seconds: float | None = extensions[RETRY_AFTER]
     return seconds
+
+
+def may_have_been_sent(request: httpx.Request) -> bool:
+    """Whether the last attempt of ``request`` may have reached the server (see ``SENT``)."""
+    return request.extensions.get(SENT) is not False

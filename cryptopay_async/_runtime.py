@@ -53,12 +53,12 @@ class Runtime:
         *,
         rate_limiter: RateLimiter | None,
         http_client: httpx.AsyncClient | None,
-        transport: Literal["httpx", "aiohttp"],
+        transport: Literal["auto", "httpx", "aiohttp"],
         proxy: str | httpx.URL | None = None,
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         trust_env: bool = True,
     ) -> None:
-        if http_client is not None and transport != "httpx":
+        if http_client is not None and transport not in ("auto", "httpx"):
             raise ValueError("pass either http_client or transport='aiohttp', not both")
         if http_client is not None and (proxy is not None or verify is not True):
             raise ValueError("with http_client, set proxy and verify on that httpx.AsyncClient")
@@ -66,7 +66,12 @@ class Runtime:
         self.admission = AdmissionGate(settings.max_concurrency)
         self.signing = SigningMiddleware(settings.api_key, settings.api_secret)
         self.rate_limiter = rate_limiter
-        self.rate_limit = None if rate_limiter is None else RateLimitMiddleware(rate_limiter)
+        self.rate_limit = (
+            None
+            if rate_limiter is None
+            # A 429's pause is capped by the same policy as the retry step's waits.
+            else RateLimitMiddleware(rate_limiter, max_pause=settings.retry_policy.max_retry_after)
+        )
         self.owns_http = http_client is None
         if http_client is None:
             http_client = _config.new_http_client(
@@ -78,7 +83,8 @@ class Runtime:
                 ssl_context=_config.tls_context(verify, trust_env),
             )
         self.http = http_client
-        self.transport = TransportEndpoint(http_client)
+        # Only a pool built here is known to report when request bytes start going out.
+        self.transport = TransportEndpoint(http_client, trusted=self.owns_http)
 
     def shared_steps(self) -> list[Middleware]:
         """The steps after retry: the concurrency cap, the limiter (if any), signing."""

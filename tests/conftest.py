@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from cryptopay_async import _decoding
 from tests.redis_server import RedisServer
 
 pytest_plugins = ["cryptopay_async.testing.pytest_plugin"]
@@ -38,6 +39,19 @@ def _no_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
         "no_proxy",
     ):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(params=["msgspec", "cattrs"])
+def engine(request: pytest.FixtureRequest) -> _decoding.Engine:
+    """Each decoding engine by name: a missing one fails here (CI installs speedups)."""
+    return _decoding.ENGINES[request.param]
+
+
+@pytest.fixture
+def engine_in_use(engine: _decoding.Engine, monkeypatch: pytest.MonkeyPatch) -> _decoding.Engine:
+    """Responses and callbacks are decoded by ``engine`` for the length of one test."""
+    monkeypatch.setattr(_decoding, "engine", engine)
+    return engine
 
 
 @pytest.fixture(scope="session")

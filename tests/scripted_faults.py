@@ -62,6 +62,8 @@ class ScriptedFaults(httpx.AsyncBaseTransport):
         if outcome == "404-before":
             return _error(request, 404, "not_found")
         if outcome == "timeout-before":
+            # How a transport proves nothing was sent: httpcore's event for a failed connect.
+            await request.extensions["trace"]("connection.connect_tcp.failed", {})
             raise httpx.ConnectTimeout("scripted", request=request)
         response = await self.inner.handle_async_request(request)
         await response.aread()

@@ -6,7 +6,7 @@ was sent, and the ``maybe_processed`` the caller gets.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 
 import httpx
 import pytest
@@ -24,11 +24,19 @@ from tests.support import API_KEY, API_SECRET, json_response
 
 pytestmark = pytest.mark.anyio
 
-Handler = Callable[[httpx.Request], httpx.Response]
+Handler = (
+    Callable[[httpx.Request], httpx.Response]
+    | Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
+)
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def raising(error: type[httpx.TransportError]) -> Handler:
-    def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if issubclass(error, NEVER_SENT):
+            # How a transport proves nothing was sent: httpcore's event for a failed
+            # connect (the SDK does not take an exception's class for it).
+            await request.extensions["trace"]("connection.connect_tcp.failed", {})
         raise error("scripted", request=request)
 
     return handler

@@ -283,8 +283,7 @@ async def test_recalculation_commit_returns_the_recalculation_once(fault: str) -
 
 
 def expire_commit_windows(emulator: CryptopayEmulator) -> None:
-    later = datetime.now(UTC) + timedelta(seconds=31)
-    emulator.api.now = lambda: later
+    emulator.advance_clock(31)
 
 
 @pytest.mark.parametrize("first", ["ok", "502-before"])

@@ -32,6 +32,8 @@ from cryptopay_async import (
     _logs,
 )
 from cryptopay_async.callbacks import CallbackPayloadError, verify
+from cryptopay_async.cli._batch import batch_app
+from cryptopay_async.cli._emulator import emulator_app
 from cryptopay_async.cli._output import show
 from cryptopay_async.models import to_dict
 
@@ -109,7 +111,10 @@ def hoist_options(params: Sequence[Any], args: list[str]) -> list[str]:
 app = typer.Typer(
     cls=GlobalOptionsAnywhere,
     name="cryptopay",
-    help="Cryptopay from the command line: rates, invoices, withdrawals, callbacks, emulator.",
+    help=(
+        "Cryptopay from the command line: rates, invoices, withdrawals, callbacks, emulator. "
+        "The options below also work after the subcommand."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,  # locals may hold credentials
@@ -117,11 +122,11 @@ app = typer.Typer(
 invoices_app = typer.Typer(help="Create, read and list invoices.", no_args_is_help=True)
 withdrawals_app = typer.Typer(help="Read coin withdrawals (payouts).", no_args_is_help=True)
 callbacks_app = typer.Typer(help="Verify signed callbacks.", no_args_is_help=True)
-emulator_app = typer.Typer(help="The local Cryptopay emulator.", no_args_is_help=True)
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(withdrawals_app, name="withdrawals")
 app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(emulator_app, name="emulator")
+app.add_typer(batch_app, name="batch")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 JSON_ERRORS: ContextVar[bool] = ContextVar("JSON_ERRORS", default=False)
@@ -366,30 +371,6 @@ def callbacks_verify(
         raise fail(str(exc), EXIT_SIGNATURE, exc) from None
     # The type (Invoice, ChannelPayment, ...) is a class attribute, not a model field.
     output(ctx, {"type": event.type, **to_dict(event)}, f"Verified {event.type} callback")
-
-
-@emulator_app.command("serve")
-def emulator_serve(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8080,
-    api_key: Annotated[str | None, typer.Option("--emulator-api-key")] = None,
-    api_secret: Annotated[str | None, typer.Option("--emulator-api-secret")] = None,
-    callback_secret: Annotated[str | None, typer.Option()] = None,
-    callback_url: Annotated[str | None, typer.Option()] = None,
-) -> None:
-    """Run the emulator on HOST:PORT and print the settings line to use it."""
-    from cryptopay_async.testing.__main__ import main as serve_main
-
-    argv = ["serve", "--host", host, "--port", str(port)]
-    for flag, value in (
-        ("--api-key", api_key),
-        ("--api-secret", api_secret),
-        ("--callback-secret", callback_secret),
-        ("--callback-url", callback_url),
-    ):
-        if value is not None:
-            argv += [flag, value]
-    raise typer.Exit(serve_main(argv))
 
 
 @app.command()

@@ -21,7 +21,11 @@ class RateLimitMiddleware:
     """Takes a slot before every attempt; a 429 pauses the limiter for everybody.
 
     The pause lasts ``Retry-After`` when the server sends it, otherwise a backoff that
-    doubles with each consecutive 429 (``initial_pause`` up to ``max_pause``).
+    doubles with each consecutive 429 (``initial_pause`` up to ``max_pause``). Either way
+    it is capped at ``max_pause`` (the client passes its retry policy's
+    ``max_retry_after``, 60 s): one answer saying ``Retry-After: 86400`` must not stop
+    every caller of the key for a day. A caller waiting in the limiter can always be
+    cancelled (``anyio.fail_after``, ``asyncio.timeout``) and then takes no slot.
     """
 
     __slots__ = ("_consecutive_429", "initial_pause", "limiter", "max_pause")
@@ -45,7 +49,8 @@ class RateLimitMiddleware:
         if response.status_code == 429:
             hint = retry_after(response)
             if hint is None:
-                hint = min(self.max_pause, self.initial_pause * 2.0**self._consecutive_429)
+                hint = self.initial_pause * 2.0**self._consecutive_429
+            hint = min(hint, self.max_pause)
             self._consecutive_429 += 1
             logger.info("429 from the server: every caller of this limiter pauses %.1fs", hint)
             self.limiter.pause(hint)

@@ -1,10 +1,16 @@
 """Retrying only what is safe to repeat when money can move.
 
 A GET can be repeated freely. A POST or PATCH is repeated only when the server
-certainly did not act on it: the connection failed before the request was sent, or
-the answer was 429 (refused by the limit) or 503 (maintenance). After a 500 or a
-read timeout the server may have created the withdrawal, so the error goes to the
-caller, who can read the object back by its ``custom_id``.
+certainly did not act on it: the transport step recorded that no byte of the attempt
+left this machine (``SENT`` is ``False``), or the answer was 429 (refused by the
+limit) or 503 (maintenance). After a 500, a reset or a read timeout the server may
+have created the withdrawal, so the error goes to the caller, who can read the object
+back by its ``custom_id``.
+
+The decision never rests on an exception's class alone: a transport library may
+report a disconnect after sending as a connect error (httpx-aiohttp did), so the
+class says *whether* to retry and the ``SENT`` record says whether a POST *may* be.
+The errors' ``maybe_processed`` follows the same record (``_ambiguity``).
 """
 
 from __future__ import annotations
@@ -15,16 +21,15 @@ import anyio
 import attrs
 import httpx
 
-from cryptopay_async._extensions import ATTEMPT, retry_after
+from cryptopay_async._extensions import ATTEMPT, SENT, may_have_been_sent, retry_after
 from cryptopay_async._logs import logger
 from cryptopay_async.middleware._chain import CallNext
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-# Failures where the request never left this machine: safe to repeat for any method.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# Failures after which the server may or may not have acted.
-_MAYBE_SENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+# Failures worth another attempt: the network may behave next time. Whether a POST may
+# be repeated is not read from the class but from the transport step's SENT record.
+_TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
 @attrs.frozen
@@ -56,11 +61,15 @@ class RetryPolicy:
             return status in self.idempotent_statuses
         return status in self.unsafe_statuses
 
-    def retries_error(self, method: str, error: Exception) -> bool:
-        """Whether a transport failure may be repeated for ``method``."""
-        if isinstance(error, _NOT_SENT):
-            return True
-        return method in IDEMPOTENT_METHODS and isinstance(error, _MAYBE_SENT)
+    def retries_error(self, method: str, error: Exception, *, sent: bool = True) -> bool:
+        """Whether a transport failure may be repeated for ``method``.
+
+        ``sent`` is whether the attempt may have reached the server (``SENT``); a POST
+        or PATCH is repeated only when it certainly did not, whatever the error's class.
+        """
+        if not isinstance(error, _TRANSIENT):
+            return False
+        return method in IDEMPOTENT_METHODS or not sent
 
     def backoff(self, retry: int) -> float:
         """Seconds before retry number ``retry`` (0-based) when the server gave no hint."""
@@ -82,10 +91,13 @@ class RetryMiddleware:
         retry = 0
         while True:
             request.extensions[ATTEMPT] = retry + 1
+            request.extensions.pop(SENT, None)  # the transport step records this attempt's
             try:
                 response = await call_next(request)
             except httpx.RequestError as exc:
-                if retry >= policy.max_retries or not policy.retries_error(method, exc):
+                if retry >= policy.max_retries or not policy.retries_error(
+                    method, exc, sent=may_have_been_sent(request)
+                ):
                     raise
                 delay = policy.backoff(retry)
                 reason = type(exc).__name__

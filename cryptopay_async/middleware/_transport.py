@@ -1,38 +1,130 @@
-"""The end of the chain: one attempt sent with httpx, redirects off, logged at DEBUG."""
+"""The end of the chain: one attempt sent with httpx, redirects off, logged at DEBUG.
+
+It also records for every attempt whether any of it may have left this machine
+(``request.extensions[SENT]``), the fact the retry step and the caller base money
+decisions on. The record comes from the transport's progress events (httpcore's
+``trace`` extension, which the SDK's aiohttp transport emits too), not from the class of
+the exception: a request whose headers started going out may have been processed,
+whatever the transport later calls the failure.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 
 from cryptopay_async import _error_messages as say
 from cryptopay_async._exceptions import error_payload
-from cryptopay_async._extensions import ATTEMPT, LIMITER_WAIT
+from cryptopay_async._extensions import ATTEMPT, LIMITER_WAIT, SENT
 from cryptopay_async._logs import logger
+
+Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+# Failures that leave nothing sent when no request bytes started going out.
+_BEFORE_SENDING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class _Progress:
+    """A ``trace`` callback noting how far an attempt got; passes events on to ``inner``."""
+
+    __slots__ = ("connect_failed", "inner", "sending")
+
+    def __init__(self, inner: Trace | None) -> None:
+        self.inner = inner
+        self.sending = False
+        self.connect_failed = False
+
+    async def __call__(self, name: str, info: dict[str, Any]) -> None:
+        # httpcore: "http11.send_request_headers.started" (or http2.), "connection.
+        # connect_tcp.failed", "connection.start_tls.failed"; the aiohttp transport alike.
+        if name.endswith("send_request_headers.started"):
+            self.sending = True
+        elif name.startswith("connection.") and name.endswith(".failed"):
+            self.connect_failed = True
+        if self.inner is not None:
+            await self.inner(name, info)
+
+    def certainly_unsent(self, error: BaseException, *, trusted: bool) -> bool:
+        """Whether ``error`` ended the attempt before any request byte was written.
+
+        Only a connect or pool failure qualifies, and only when the transport is known
+        to report its progress (``trusted``) or showed it does by reporting the failed
+        connection: a transport that reports nothing proves nothing.
+        """
+        if self.sending or not isinstance(error, _BEFORE_SENDING):
+            return False
+        return trusted or self.connect_failed
+
+
+class _Body(httpx.AsyncByteStream):
+    """The request body as one chunk, iterated without an async generator.
+
+    httpx's ``ByteStream`` yields from an async generator; a caller cancelled while the
+    body is being sent leaves it half-run for the garbage collector, which trio reports
+    as a ``ResourceWarning``. A plain iterator has nothing left to finalize.
+    """
+
+    __slots__ = ("_data", "_sent")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._sent = False
+
+    def __aiter__(self) -> _Body:
+        self._sent = False
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._sent:
+            raise StopAsyncIteration
+        self._sent = True
+        return self._data
 
 
 class TransportEndpoint:
     """Sends one attempt with httpx, never following redirects, and logs it at DEBUG.
 
     A signed request must never go to a ``Location`` (least of all on another host),
-    so redirects are off even when a caller-owned client enables them.
+    so redirects are off even when a caller-owned client enables them. ``trusted``
+    says the client's transport is one the SDK built (httpcore's or its aiohttp one),
+    both of which report when request bytes start going out.
     """
 
-    __slots__ = ("_http",)
+    __slots__ = ("_http", "_trusted")
 
-    def __init__(self, http_client: httpx.AsyncClient) -> None:
+    def __init__(self, http_client: httpx.AsyncClient, *, trusted: bool = False) -> None:
         self._http = http_client
+        self._trusted = trusted
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         started = time.perf_counter()
+        # httpx may replace ``request.extensions`` with a copy: always go through request.
+        outer = request.extensions.get("trace")
+        if isinstance(outer, _Progress):  # left by an earlier attempt
+            outer = outer.inner
+        progress = _Progress(outer)
+        request.extensions["trace"] = progress
+        request.extensions[SENT] = True
+        if type(request.stream) is httpx.ByteStream and request.content:
+            request.stream = _Body(request.content)
         try:
             response = await self._http.send(request, follow_redirects=False)
         except httpx.RequestError as exc:
+            sent = not progress.certainly_unsent(exc, trusted=self._trusted)
+            request.extensions[SENT] = sent
             if logger.isEnabledFor(logging.DEBUG):
-                _log_attempt(request, type(exc).__name__, started, None)
+                note = "maybe sent" if sent else "nothing sent"
+                _log_attempt(request, f"{type(exc).__name__} ({note})", started, None)
             raise
+        finally:
+            if outer is None:
+                request.extensions.pop("trace", None)
+            else:
+                request.extensions["trace"] = outer
         if logger.isEnabledFor(logging.DEBUG):
             _log_attempt(request, response.status_code, started, response)
         return response

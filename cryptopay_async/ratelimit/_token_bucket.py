@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import deque
 
 import anyio
 import anyio.lowlevel
 
+from cryptopay_async.ratelimit._per_run import current_run
 from cryptopay_async.ratelimit._settings import check_bucket_settings
 
 
@@ -31,6 +33,14 @@ class TokenBucket:
     so a virtual clock (trio's ``MockClock``) drives it in tests. Deadlines are
     absolute times computed from recorded timestamps, never accumulated sleeps, so
     float rounding cannot leave a waiter sleeping remainders that never move the clock.
+
+    One bucket serves one event loop run: its waiters wake through that loop's events
+    and its times are that loop's clock (trio's has another offset in every
+    ``trio.run``). It binds to the run that first uses it; ``acquire`` or ``pause`` from
+    any other run (another thread's loop, a later ``asyncio.run`` or ``trio.run``) raises
+    ``RuntimeError`` instead of hanging or granting twice. Build the bucket inside the
+    run that uses it; the clients' default limiter already is one per run
+    (``shared_limiter``).
     """
 
     def __init__(
@@ -41,12 +51,17 @@ class TokenBucket:
         self.period = float(period)
         self.burst = burst
         self.margin = float(margin)
+        # One sum, used everywhere: (t + period) + margin can round one ulp below
+        # t + (period + margin), letting a grant land on the window's last instant.
+        self._window = self.period + self.margin
         self._interval = self.period / rate
         self._tolerance = (burst - 1) * self._interval
         self._recent: deque[float] = deque(maxlen=rate)  # times of the last `rate` grants
         self._tat = -math.inf  # GCRA theoretical arrival time
         self._paused_until = -math.inf
         self._queue: dict[object, anyio.Event] = {}  # insertion-ordered waiters
+        self._run: object = None  # the event loop run this bucket is bound to
+        self._binding = threading.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -61,24 +76,26 @@ class TokenBucket:
 
     def in_window(self) -> int:
         """Grants in the window that ends now (``period + margin`` long): the current pace."""
-        start = anyio.current_time() - self.period - self.margin
+        start = anyio.current_time() - self._window
         return sum(1 for granted in self._recent if granted > start)
 
     def next_free_at(self) -> float:
         """The earliest clock time at which the next caller may go."""
         ready = max(self._tat - self._tolerance, self._paused_until)
         if len(self._recent) == self.rate:
-            ready = max(ready, self._recent[0] + self.period + self.margin)
+            ready = max(ready, self._recent[0] + self._window)
         return ready
 
     def pause(self, seconds: float) -> None:
         """Hold every caller, queued or not, for ``seconds`` from now (never shortens a pause)."""
         if not math.isfinite(seconds) or seconds < 0:
             raise ValueError(f"pause needs a finite number of seconds >= 0, got {seconds!r}")
+        self._check_run()
         self._paused_until = max(self._paused_until, anyio.current_time() + seconds)
 
     async def acquire(self) -> None:
         """Wait for this caller's turn and take one slot."""
+        self._check_run()
         await anyio.lowlevel.checkpoint_if_cancelled()
         now = anyio.current_time()
         if not self._queue and now >= self.next_free_at():
@@ -108,3 +125,18 @@ class TokenBucket:
     def _grant(self, now: float) -> None:
         self._recent.append(now)
         self._tat = max(self._tat, now) + self._interval
+
+    def _check_run(self) -> None:
+        """Bind to the current event loop run on first use; refuse every other run."""
+        run = current_run()
+        if self._run is run:
+            return
+        with self._binding:  # two threads' first uses must not both bind
+            if self._run is None:
+                self._run = run
+                return
+        raise RuntimeError(
+            "this TokenBucket belongs to another event loop run (another thread's loop, or "
+            "an earlier asyncio.run/trio.run): build one per run, or use the default "
+            "limiter, which is per run already"
+        )

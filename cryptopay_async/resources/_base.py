@@ -19,7 +19,7 @@ from cryptopay_async import _error_messages as say
 from cryptopay_async import _exactly_once, _json
 from cryptopay_async._exceptions import APIResponseValidationError
 from cryptopay_async._pagination import AsyncPager, Page, stalled
-from cryptopay_async._response import decode, envelope
+from cryptopay_async._response import decode_envelope
 
 if TYPE_CHECKING:
     import httpx
@@ -107,7 +107,16 @@ class Operation(Generic[T]):
                 names = ", ".join(self.exactly_one)
                 found = ", ".join(given) or "none"
                 raise ValueError(f"{self.name} needs exactly one of {names}; got {found}")
-        return _json.dumps(fields)
+        try:
+            return _json.dumps(fields)
+        except (TypeError, ValueError):  # e.g. a lone surrogate deep in a nested dict
+            for name, value in fields.items():
+                try:
+                    _json.dumps(value)
+                except (TypeError, ValueError) as exc:
+                    reason = say.clip(str(exc))
+                    raise ValueError(f"{name} cannot be sent as JSON: {reason}") from None
+            raise
 
     def parse(self, response: httpx.Response) -> T:
         """The answer's ``data`` as ``result``; ``APIResponseValidationError`` naming the field."""
@@ -115,7 +124,8 @@ class Operation(Generic[T]):
             # public-api.md §5: 204 returns None. No endpoint is known to answer it
             # (cryptopay-api.md), so the methods keep the documented model as their type.
             return None  # type: ignore[return-value]
-        result: T = decode(response, envelope(response)["data"], self.result, self.result_name)
+        result: T
+        result, _ = decode_envelope(response, self.result, self.result_name)
         return result
 
 
@@ -166,9 +176,8 @@ class Resource:
             response = await self._sender.send("GET", url, None)
             if response.status_code == 204:  # no content: no items, and nothing after them
                 return Page(data=[], has_more=False, total=None, fetch=fetch)
-            body = envelope(response)
-            items: list[T] = decode(response, body["data"], op.result, op.result_name)
-            meta = body.get("meta")
+            items: list[T]
+            items, meta = decode_envelope(response, op.result, op.result_name)
             if not isinstance(meta, dict):
                 meta = {}
             total = meta.get("total")

@@ -11,9 +11,9 @@ async with emulator.client() as client:
 ```
 """
 
+from cryptopay_async.testing._api import LedgerEntry
 from cryptopay_async.testing._emulator import CryptopayEmulator, Faults
 from cryptopay_async.testing._server import serve_in_thread
-from cryptopay_async.testing._state import LedgerEntry
 from cryptopay_async.testing._webhooks import Delivery, retry_delay
 
 __all__ = [

@@ -174,7 +174,7 @@ def test_callbacks_verify(cli: Run, tmp_path: Path) -> None:
             3,
             "error: GET /api/invoices/00000000-0000-4000-8000-000000000000 -> 404 not_found: not",
         ),
-        (["invoices", "get", "not-a-uuid"], {}, 3, "invoice_id must be an uuid"),
+        (["invoices", "get", "not-a-uuid"], {}, 3, "invoice_id must match uuid format"),
         (["rates", "BTC"], {}, 2, "give both BASE and QUOTE"),
         (["rates"], {"CRYPTOPAY_API_KEY": ""}, 2, "CRYPTOPAY_API_KEY"),
         (["--environment", "staging", "rates"], {"CRYPTOPAY_BASE_URL": ""}, 2, "'sandbox'"),
@@ -211,6 +211,16 @@ def test_demo_runs_a_small_batch_and_passes_its_checks(cli: Run) -> None:
     assert summary["read_backs_by_custom_id"] >= summary["ambiguous_failures_settled_by_sdk"]
 
 
+def test_demo_against_a_configured_server_uses_the_default_limiter(cli: Run) -> None:
+    """``--sandbox`` runs on the CRYPTOPAY_* settings (here the emulator on loopback) with
+    the client's default limiter, one bucket per run."""
+    outcome = cli("--json", "demo", "--sandbox", "--invoices", "5", "--workers", "2")
+    assert outcome.code == 0, outcome.stderr
+    summary = json.loads(outcome.stdout)
+    assert summary["invoices_created"] == 5
+    assert summary["duplicate_invoices"] == 0
+
+
 def test_emulator_serve_prints_the_settings_line() -> None:
     port = free_port()
     command = [
@@ -227,10 +237,12 @@ def test_emulator_serve_prints_the_settings_line() -> None:
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
-            settings = dict(p.split("=", 1) for p in shlex.split(process.stdout.readline()))
+            words = shlex.split(process.stdout.readline())
+            settings = dict(p.split("=", 1) for p in words[1:])
         finally:
             process.terminate()
             process.wait(timeout=10)
+    assert words[0] == "export"
     assert settings["CRYPTOPAY_API_KEY"] == "cli-key"
     assert settings["CRYPTOPAY_BASE_URL"] == f"http://127.0.0.1:{port}"
 

@@ -10,6 +10,7 @@ from cryptopay_async import (
     AsyncCryptopay,
     NotFoundError,
 )
+from cryptopay_async._extensions import SENT
 from cryptopay_async.middleware import ErrorDecodingMiddleware
 from tests.support import API_KEY, API_SECRET, Recorder, fixture_bytes
 
@@ -73,6 +74,27 @@ async def test_network_failures_are_wrapped_with_the_cause_chained(
     assert type(caught.value) is expected
     assert caught.value.__cause__ is raised
     assert caught.value.request is request  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("sent", "processed", "note"),
+    [
+        (False, False, "nothing was sent"),
+        (True, True, "may have been processed"),
+        (None, True, "may have been processed"),  # no record: assume the worst
+    ],
+)
+@pytest.mark.parametrize("raised", [httpx.ConnectError("refused"), httpx.ConnectTimeout("slow")])
+async def test_the_error_says_whether_the_server_may_have_processed_the_request(
+    raised: Exception, sent: bool | None, processed: bool, note: str
+) -> None:
+    request = httpx.Request("POST", "https://h/api/coin_withdrawals")
+    if sent is not None:
+        request.extensions[SENT] = sent
+    with pytest.raises(APIConnectionError) as caught:
+        await ErrorDecodingMiddleware()(request, raising(raised))
+    assert caught.value.maybe_processed is processed
+    assert (note in str(caught.value)) is processed
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])

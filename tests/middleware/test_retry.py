@@ -6,6 +6,7 @@ import trio
 import trio.testing
 
 from cryptopay_async import InternalServerError, RetryPolicy
+from cryptopay_async._extensions import SENT, may_have_been_sent
 from cryptopay_async.middleware import RetryMiddleware
 from tests.support import (
     Recorder,
@@ -16,31 +17,41 @@ from tests.support import (
 
 NO_WAIT = RetryPolicy(max_retries=2, initial_backoff=0)
 
-# (failure, retried for GET, retried for POST/PATCH): the table in the README.
-DECISIONS: list[tuple[object, bool, bool]] = [
-    (httpx.ConnectError("refused"), True, True),
-    (httpx.ConnectTimeout("no answer to SYN"), True, True),
-    (httpx.PoolTimeout("pool busy"), True, True),
-    (httpx.ReadTimeout("answer lost"), True, False),
-    (httpx.WriteTimeout("half sent"), True, False),
-    (httpx.ReadError("reset by peer"), True, False),
-    (httpx.RemoteProtocolError("closed mid-answer"), True, False),
-    (429, True, True),
-    (503, True, True),
-    (500, True, False),
-    (502, True, False),
-    (504, True, False),
-    (400, False, False),
-    (401, False, False),
-    (404, False, False),
-    (409, False, False),
-    (422, False, False),
+UNKNOWN = None  # a chain without the SDK's transport step records nothing
+
+# (failure, what the transport recorded as SENT, retried for GET, retried for POST/PATCH):
+# the table in the README. A POST is repeated only when the record says nothing was sent,
+# whatever the exception's class (a transport may call a disconnect a connect timeout).
+DECISIONS: list[tuple[object, bool | None, bool, bool]] = [
+    (httpx.ConnectError("refused"), False, True, True),
+    (httpx.ConnectTimeout("no answer to SYN"), False, True, True),
+    (httpx.PoolTimeout("pool busy"), False, True, True),
+    (httpx.ConnectTimeout("mislabelled disconnect"), True, True, False),
+    (httpx.ConnectError("no record"), UNKNOWN, True, False),
+    (httpx.ReadTimeout("answer lost"), True, True, False),
+    (httpx.WriteTimeout("half sent"), True, True, False),
+    (httpx.ReadError("reset by peer"), True, True, False),
+    (httpx.RemoteProtocolError("closed mid-answer"), True, True, False),
+    (httpx.UnsupportedProtocol("ftp://"), False, False, False),
+    (429, True, True, True),
+    (503, True, True, True),
+    (500, True, True, False),
+    (502, True, True, False),
+    (504, True, True, False),
+    (400, True, False, False),
+    (401, True, False, False),
+    (404, True, False, False),
+    (409, True, False, False),
+    (422, True, False, False),
 ]
 
 
-def failing(failure: object, attempts: list[int]):  # type: ignore[no-untyped-def]
+def failing(failure: object, sent: bool | None, attempts: list[int]):  # type: ignore[no-untyped-def]
     async def call_next(request: httpx.Request) -> httpx.Response:
         attempts.append(request.extensions["cryptopay_async.attempt"])
+        assert SENT not in request.extensions  # every attempt starts without a record
+        if sent is not None:
+            request.extensions[SENT] = sent
         if isinstance(failure, Exception):
             raise failure
         assert isinstance(failure, int)
@@ -52,10 +63,12 @@ def failing(failure: object, attempts: list[int]):  # type: ignore[no-untyped-de
 @pytest.mark.anyio
 @pytest.mark.parametrize("method", ["GET", "POST", "PATCH"])
 @pytest.mark.parametrize(
-    ("failure", "for_get", "for_unsafe"), DECISIONS, ids=[str(d[0]) for d in DECISIONS]
+    ("failure", "sent", "for_get", "for_unsafe"),
+    DECISIONS,
+    ids=[f"{d[0]}-sent={d[1]}" for d in DECISIONS],
 )
 async def test_decision_table(
-    method: str, failure: object, for_get: bool, for_unsafe: bool
+    method: str, failure: object, sent: bool | None, for_get: bool, for_unsafe: bool
 ) -> None:
     retried = for_get if method == "GET" else for_unsafe
     attempts: list[int] = []
@@ -63,11 +76,15 @@ async def test_decision_table(
     step = RetryMiddleware(NO_WAIT)
     if isinstance(failure, Exception):
         with pytest.raises(type(failure)):
-            await step(request, failing(failure, attempts))
+            await step(request, failing(failure, sent, attempts))
+        outcome: httpx.Response | Exception = failure
     else:
-        response = await step(request, failing(failure, attempts))
-        assert response.status_code == failure
+        outcome = await step(request, failing(failure, sent, attempts))
+        assert outcome.status_code == failure
     assert attempts == ([1, 2, 3] if retried else [1])
+    if isinstance(failure, Exception):
+        # Whether the record says "maybe sent" decides a POST, never the error's class.
+        assert may_have_been_sent(request) == (sent is not False)
 
 
 @pytest.mark.anyio

@@ -67,6 +67,19 @@ def create_invoice(**kwargs: Any) -> Call:
             "custom_id is not valid Unicode text: '\\ud800' at position 1",
         ),
         (create_invoice(price_amount=10, metadata={"k": "\udcff"}), ValueError, "metadata['k']"),
+        (
+            lambda c: c.subscriptions.create(
+                name="n",
+                amount="5",
+                currency="EUR",
+                period="month",
+                period_quantity=10**100_000,
+                payer_email="a@b.c",
+                starts_at=datetime(2030, 1, 1, tzinfo=UTC),
+            ),
+            ValueError,
+            "period_quantity is out of range: 332193 bits, at most 63",
+        ),
         (lambda c: c.channels.update("id", status="paused"), ValueError, "'enabled', 'disabled'"),
         (
             lambda c: c.subscriptions.create(
@@ -127,6 +140,15 @@ def create_invoice(**kwargs: Any) -> Call:
             ),
             TypeError,
             "memo",
+        ),
+        (
+            lambda c: c.customers.create(
+                id="C-1",
+                currency="EUR",
+                addresses=[{"address": "bc1q\udcff", "currency": "BTC", "network": "bitcoin"}],
+            ),
+            ValueError,
+            "addresses cannot be sent as JSON",
         ),
         (
             lambda c: c.customers.create(id="C-1", currency="EUR", addresses="bc1q"),
@@ -328,3 +350,35 @@ def test_an_amount_is_sent_exactly_or_refused_in_one_short_line(value: Decimal |
     else:
         assert Decimal(sent) == Decimal(value)
         assert len(sent) <= 2 * arg.MAX_AMOUNT_DIGITS + 2
+
+
+any_text = st.text(alphabet=st.characters(exclude_categories=()), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    custom_id=any_text,
+    description=any_text,
+    metadata=st.dictionaries(any_text, any_text, max_size=3),
+)
+async def test_any_text_is_sent_as_given_or_refused_naming_its_argument(
+    custom_id: str, description: str, metadata: dict[str, str]
+) -> None:
+    recorder = Recorder(invoice_answer)
+    call = create_invoice(
+        price_amount="1", custom_id=custom_id, description=description, metadata=metadata
+    )
+    async with recorded_client(recorder) as client:
+        try:
+            await call(client)
+        except ValueError as exc:
+            refused = str(exc)
+        else:
+            refused = ""
+    if refused:
+        assert refused.split(" ")[0].split("[")[0] in {"custom_id", "description", "metadata"}
+        assert recorder.requests == []
+    else:
+        sent = json.loads(recorder.requests[0].content)
+        assert (sent["custom_id"], sent["description"]) == (custom_id, description)
+        assert sent.get("metadata", {}) == metadata

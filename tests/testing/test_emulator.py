@@ -255,6 +255,8 @@ async def test_every_operation_answers_with_the_recorded_key_sets(
         got_keys, want_keys = keys_of(answer["data"]), keys_of(want["data"])
         if operation == "invoices.retrieve":
             want_keys |= {"exchange"}  # the recorded invoice was priced in its pay currency
+        if operation == "channels.list_payments":
+            want_keys |= {"exchange"}  # the first recorded item is on hold, ours completed
         assert got_keys == want_keys, operation
         if "meta" in want:
             assert set(answer["meta"]) == {"total", "has_more"}, operation

@@ -36,8 +36,9 @@ def served() -> Iterator[dict[str, str]]:
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:
             assert process.stdout is not None
-            line = process.stdout.readline()
-            yield dict(pair.split("=", 1) for pair in shlex.split(line))
+            words = shlex.split(process.stdout.readline())
+            assert words[0] == "export"
+            yield dict(pair.split("=", 1) for pair in words[1:])
         finally:
             process.terminate()
             process.wait(timeout=10)

@@ -1,0 +1,87 @@
+"""How the API checks a request before any operation runs: signature, clock skew, limit.
+
+HMAC-SHA1 over method, body MD5, content type, ``Date`` and the path and query as sent;
+``Date`` within 15 minutes of real time; a per-key sliding window of requests.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import attrs
+
+from cryptopay_async.testing._api import ApiError
+
+CLOCK_SKEW = timedelta(minutes=15)
+# Printable ASCII only: a key or signature with other bytes cannot match (and
+# ``hmac.compare_digest`` refuses non-ASCII text).
+AUTHORIZATION = re.compile(r"HMAC ([!-9;-~]+):([!-~]+)")
+
+
+def unauthenticated() -> ApiError:
+    return ApiError(401, "unauthenticated", "unauthenticated")
+
+
+@attrs.define
+class Credentials:
+    api_key: str
+    api_secret: str
+
+    def authenticate(
+        self, method: str, body: bytes, headers: Mapping[str, str], target: str
+    ) -> str:
+        """The key of a correctly signed request, else a 401 ``ApiError``.
+
+        ``headers`` are Latin-1 text as on the wire, so no header value fails to decode.
+        """
+        match = AUTHORIZATION.fullmatch(headers.get("authorization", ""))
+        if not match or match.group(1) != self.api_key:
+            raise unauthenticated()
+        date = headers.get("date", "")
+        try:
+            sent_at = parsedate_to_datetime(date)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            raise unauthenticated() from None
+        if sent_at.tzinfo is None or abs(datetime.now(UTC) - sent_at) > CLOCK_SKEW:
+            raise unauthenticated()
+        digest = hashlib.md5(body, usedforsecurity=False).hexdigest() if body else ""
+        content_type = headers.get("content-type", "")
+        message = "\n".join([method, digest, content_type, date, target]).encode()
+        mac = hmac.new(self.api_secret.encode(), message, hashlib.sha1).digest()
+        if not hmac.compare_digest(base64.b64encode(mac), match.group(2).encode()):
+            raise unauthenticated()
+        return match.group(1)
+
+
+class RateWindow:
+    """Per-key sliding window: at most ``limit`` requests in any ``period`` seconds."""
+
+    def __init__(self, limit: int, period: float, clock: Callable[[], float]) -> None:
+        self.limit = limit
+        self.period = period
+        self.clock = clock
+        self.recent: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, key: str) -> bool:
+        with self._lock:
+            now = self.clock()
+            log = self.recent.setdefault(key, deque())
+            while log and log[0] <= now - self.period:
+                log.popleft()
+            if len(log) >= self.limit:
+                return False
+            log.append(now)
+            return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self.recent.clear()

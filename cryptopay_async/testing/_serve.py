@@ -1,0 +1,132 @@
+"""Serving the emulator from a shell: one implementation and one set of flags for
+``python -m cryptopay_async.testing serve`` and ``cryptopay emulator serve``.
+
+It binds the socket first, so ``--port 0`` picks a free port and the printed line still
+names it; the line is ``export CRYPTOPAY_...=...`` for pasting into a shell, and
+``--env-file`` writes it to a file (mode 600: it holds the secrets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import secrets
+import shlex
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptopay_async.testing._emulator import CryptopayEmulator
+from cryptopay_async.testing._faults import RATES, SECONDS, Faults
+
+TOKEN_VARIABLE = "CRYPTOPAY_EMULATOR_TOKEN"
+FAULT_FLAGS = (*RATES, *SECONDS, "maintenance", "seed")
+
+
+def parser(prog: str = "python -m cryptopay_async.testing serve") -> argparse.ArgumentParser:
+    """The flags, shared by both entry points."""
+    serve = argparse.ArgumentParser(
+        prog=prog, description="Run the Cryptopay emulator on HOST:PORT with uvicorn."
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    serve.add_argument("--api-key", "--emulator-api-key", dest="api_key")
+    serve.add_argument("--api-secret", "--emulator-api-secret", dest="api_secret")
+    serve.add_argument("--callback-secret")
+    serve.add_argument("--callback-url", help="where to POST signed callbacks")
+    serve.add_argument(
+        "--callback-time-scale",
+        type=float,
+        default=1.0,
+        help="multiply webhook retry delays (e.g. 0.001)",
+    )
+    serve.add_argument("--rate-limit", type=int, default=200)
+    serve.add_argument("--rate-period", type=float, default=60.0)
+    serve.add_argument(
+        "--control-token",
+        help="require this token on /_emulator routes (default: loopback clients only; "
+        "a token is generated when HOST is not a loopback address)",
+    )
+    serve.add_argument("--env-file", type=Path, help="also write the export line here")
+    faults = serve.add_argument_group("faults")
+    faults.add_argument("--latency", type=float, default=0.0, help="seconds before processing")
+    faults.add_argument("--error-500-rate", type=float, default=0.0)
+    faults.add_argument("--error-503-rate", type=float, default=0.0)
+    faults.add_argument("--drop-rate", type=float, default=0.0)
+    faults.add_argument("--delay-rate", type=float, default=0.0)
+    faults.add_argument("--delay-seconds", type=float, default=0.0, help="after processing")
+    faults.add_argument("--maintenance", action="store_true")
+    faults.add_argument("--seed", type=int)
+    return serve
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def export_line(emulator: CryptopayEmulator, base_url: str) -> str:
+    settings = {
+        "CRYPTOPAY_BASE_URL": base_url,
+        "CRYPTOPAY_API_KEY": emulator.api_key,
+        "CRYPTOPAY_API_SECRET": emulator.api_secret,
+        "CRYPTOPAY_CALLBACK_SECRET": emulator.callback_secret,
+    }
+    if emulator.control_token:
+        settings[TOKEN_VARIABLE] = emulator.control_token
+    return "export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in settings.items())
+
+
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    args = parser(prog or "python -m cryptopay_async.testing serve").parse_args(argv)
+    try:
+        import uvicorn
+    except ImportError:
+        print(
+            'the emulator server needs uvicorn: pip install "cryptopay-async[testing]"',
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        faults = Faults(**{name: getattr(args, name) for name in FAULT_FLAGS})
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    token = args.control_token
+    if token is None and not _loopback(args.host):
+        token = secrets.token_urlsafe(24)
+    emulator = CryptopayEmulator(
+        rate_limit=args.rate_limit,
+        rate_period=args.rate_period,
+        api_key=args.api_key,
+        api_secret=args.api_secret,
+        callback_secret=args.callback_secret,
+        callback_url=args.callback_url,
+        callback_time_scale=args.callback_time_scale,
+        faults=faults,
+        control_token=token,
+    )
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        sock.close()
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+    line = export_line(emulator, f"http://{host}:{port}")
+    if args.env_file is not None:
+        descriptor = os.open(args.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as env_file:
+            env_file.write(line + "\n")
+    print(line, flush=True)
+    config = uvicorn.Config(emulator.asgi_app, log_level="warning", lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
