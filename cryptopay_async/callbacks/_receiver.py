@@ -48,8 +48,9 @@ class CallbackReceiver:
 
     400 for a bad signature or body (retrying cannot fix it), 200 for a repeat without
     calling ``handler``, 500 when ``handler`` raised (the event is forgotten so the next
-    delivery runs it again). ``secret`` is a string, a callable returning one (read at
-    each request, e.g. from your client), or None for ``CRYPTOPAY_CALLBACK_SECRET``.
+    delivery runs it again), 503 when the store failed (``handler`` not called).
+    ``secret`` is a string, a callable returning one (read at each request, e.g. from
+    your client), or None for ``CRYPTOPAY_CALLBACK_SECRET``.
     ``store`` (e.g. ``RedisDeliveryStore``) is where processed events are remembered,
     a shorthand for ``deduplicator=Deduplicator(store)``.
     """
@@ -78,13 +79,26 @@ class CallbackReceiver:
             logger.warning("callback refused: %s", say.clip(str(exc)))
             return Outcome(400, "malformed callback")
         kind = f"{say.clip(event.type, 60)}/{say.clip(str(event.event), 60)}"  # sender's text
-        if not await self.deduplicator.first_delivery(event):
+        try:
+            first = await self.deduplicator.first_delivery(event)
+        except Exception:
+            # The store (e.g. Redis) failed: nothing ran; Cryptopay delivers it again.
+            logger.exception("callback store failed for %s: answering 503", kind)
+            return Outcome(503, "store unavailable", event)
+        if not first:
             logger.debug("callback %s repeated: already processed", kind)
             return Outcome(200, "duplicate", event)
         try:
             await self.handler(event)
         except Exception:
-            await self.deduplicator.forget(event)
             logger.exception("callback handler failed for %s", kind)
+            try:
+                await self.deduplicator.forget(event)
+            except Exception:
+                logger.exception(
+                    "could not forget %s after its handler failed: its repeats are skipped "
+                    "until the store's entry expires",
+                    kind,
+                )
             return Outcome(500, "handler failed")
         return Outcome(200, "ok", event)

@@ -61,7 +61,9 @@ class RedisTokenBucket:
 
     Redis failing: each round trip is bounded by ``timeout`` seconds (connect and
     read); a failure raises ``RateLimiterUnavailableError`` before any request is
-    sent, never a silent fallback that could exceed the limit. A Redis server that
+    sent, never a silent fallback that could exceed the limit. Callers of this process
+    queued when it failed get the same error at their turn, without a round trip of
+    their own, so a hung Redis costs a queue one ``timeout``, not one each. A Redis server that
     restarted without its data holds every grant until ``period + margin`` after it
     started, so grants made before the restart stay counted. Run Redis with
     ``maxmemory-policy noeviction`` (its default): an evicted bucket is not noticed.
@@ -107,6 +109,7 @@ class RedisTokenBucket:
         ]
         self._paused_until = -math.inf  # this process's clock (anyio.current_time())
         self._queue: dict[object, anyio.Event] = {}
+        self._failures = 0  # Redis failures so far: callers queued across one fail too
         self._entered = 0
         self._task_group: anyio.abc.TaskGroup | None = None
 
@@ -172,8 +175,15 @@ class RedisTokenBucket:
         self._queue[token] = turn
         if next(iter(self._queue)) is token:
             turn.set()
+        failures_before = self._failures
         try:
             await turn.wait()
+            if self._failures != failures_before:
+                # Redis failed while this caller queued: fail now rather than each
+                # queued caller waiting out its own timeout in turn.
+                raise RateLimiterUnavailableError(
+                    "Redis failed while this call waited its turn; no request was sent"
+                )
             wait = await self._call(reserve=True)
             # The slot is ours from here: cancelled while sleeping, it is spent.
             await anyio.sleep(wait)
@@ -204,10 +214,12 @@ class RedisTokenBucket:
                     args[5] = await self._redis.uptime()
                     answer = int(await self._reserve(self.keys, args))
         except TimeoutError:
+            self._failures += 1
             raise RateLimiterUnavailableError(
                 f"Redis did not answer within {self.timeout} s; no request was sent"
             ) from None
         except self._redis.errors as exc:
+            self._failures += 1
             raise RateLimiterUnavailableError(
                 f"Redis failed ({type(exc).__name__}: {exc}); no request was sent"
             ) from exc

@@ -8,7 +8,14 @@ import anyio
 import pytest
 import redis.asyncio
 
-from cryptopay_async.callbacks import Deduplicator, DeliveryStore, RedisDeliveryStore, verify
+from cryptopay_async.callbacks import (
+    Callback,
+    CallbackReceiver,
+    Deduplicator,
+    DeliveryStore,
+    RedisDeliveryStore,
+    verify,
+)
 from tests.callbacks.test_dedupe import BODY, SIGNATURE
 from tests.support import CALLBACK_SECRET
 
@@ -103,3 +110,41 @@ async def test_an_unreachable_redis_raises_instead_of_guessing() -> None:
 def test_bad_settings_are_refused(arguments: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RedisDeliveryStore("redis://127.0.0.1:1/0", **arguments)  # type: ignore[arg-type]
+
+
+async def test_a_receiver_whose_store_is_down_answers_503_without_running_the_handler() -> None:
+    from cryptopay_async.testing._server import free_port
+
+    handled: list[Callback] = []
+
+    async def handler(event: Callback) -> None:
+        handled.append(event)
+
+    store = RedisDeliveryStore(f"redis://127.0.0.1:{free_port()}/0", timeout=1.0)
+    receiver = CallbackReceiver(handler, secret=CALLBACK_SECRET, store=store)
+    outcome = await receiver.receive(BODY, SIGNATURE)
+    assert (outcome.status, outcome.text) == (503, "store unavailable")
+    assert handled == []
+
+
+async def test_a_failed_handler_is_retried_by_the_next_delivery_on_another_worker(
+    redis_url: str, prefix: str
+) -> None:
+    calls: list[str] = []
+
+    async def flaky(event: Callback) -> None:
+        calls.append("called")
+        if len(calls) == 1:
+            raise RuntimeError("database down")
+
+    async with RedisDeliveryStore(redis_url, prefix=prefix) as store:
+        first, second = (
+            CallbackReceiver(flaky, secret=CALLBACK_SECRET, store=store) for _ in range(2)
+        )
+        answers = [
+            (await first.receive(BODY, SIGNATURE)).status,
+            (await second.receive(BODY, SIGNATURE)).status,
+            (await first.receive(BODY, SIGNATURE)).status,
+        ]
+    assert answers == [500, 200, 200]
+    assert calls == ["called", "called"]

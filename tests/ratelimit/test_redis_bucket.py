@@ -20,6 +20,8 @@ import coredis
 import httpx
 import pytest
 import redis.asyncio
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cryptopay_async import AsyncCryptopay, RateLimiterUnavailableError
 from cryptopay_async.ratelimit import RedisTokenBucket, fleet_bucket_name
@@ -386,3 +388,40 @@ class _silent_listener:
 
     def __exit__(self, *exc: object) -> None:
         self.sock.close()
+
+
+@given(st.text(max_size=250))
+@settings(max_examples=60, deadline=None)
+def test_any_name_is_refused_or_kept_verbatim_inside_one_hash_tag(name: str) -> None:
+    try:
+        limiter = RedisTokenBucket("redis://127.0.0.1:1/0", name=name)
+    except ValueError:
+        return
+    assert limiter.keys == [
+        f"cryptopay:ratelimit:{{{name}}}:state",
+        f"cryptopay:ratelimit:{{{name}}}:grants",
+    ]
+    assert all(ch.isprintable() and not ch.isspace() and ch not in "{}" for ch in name)
+
+
+@pytest.mark.parametrize("name", ["..", "a/b", "?x=1", "key-" + "f" * 32, "é"])
+def test_odd_but_harmless_names_are_accepted(name: str) -> None:
+    assert RedisTokenBucket("redis://127.0.0.1:1/0", name=name).name == name
+
+
+async def test_callers_queued_behind_a_hung_redis_fail_together_within_one_timeout() -> None:
+    failures: list[float] = []
+    with _silent_listener() as port:
+        limiter = bucket(f"redis://127.0.0.1:{port}/0", timeout=0.5)
+        started = anyio.current_time()
+
+        async def caller() -> None:
+            with pytest.raises(RateLimiterUnavailableError):
+                await limiter.acquire()
+            failures.append(anyio.current_time() - started)
+
+        async with limiter, anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(caller)
+    assert len(failures) == 20
+    assert max(failures) < 1.5  # not 20 timeouts of 0.5 s in turn
