@@ -29,6 +29,13 @@ class Fault(enum.Enum):
     ANSWER = "a well-formed 200 answer"
 
 
+class IdleClose(enum.Enum):
+    """How the server ends a kept-alive connection after a well-formed answer."""
+
+    AT_ONCE = "close (FIN) right after answering: the client can see it before reuse"
+    ON_NEXT_REQUEST = "keep it open, then drop the next request on it unread (RST)"
+
+
 ANSWER_BODY = b'{"data":{"ok":true}}'
 SLOW_LIMIT = 10.0  # seconds a slow answer waits for the client to give up
 
@@ -36,9 +43,13 @@ SLOW_LIMIT = 10.0  # seconds a slow answer waits for the client to give up
 class MisbehavingServer:
     """Accepts connections on 127.0.0.1 and treats every request as ``fault`` says."""
 
-    def __init__(self, fault: Fault, *, answer_delay: float = 0.0) -> None:
+    def __init__(
+        self, fault: Fault, *, answer_delay: float = 0.0, idle_close: IdleClose | None = None
+    ) -> None:
         self.fault = fault
         self.answer_delay = answer_delay  # ANSWER waits this long before answering
+        # A stale keep-alive connection: how an ANSWER's connection ends (None: it stays).
+        self.idle_close = idle_close
         self.arrivals: list[tuple[str, str]] = []  # (method, target) of each full request
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -87,7 +98,14 @@ class MisbehavingServer:
                     return  # the client closed the connection
                 with self._lock:
                     self.arrivals.append(request)
-                if not self._misbehave(conn):
+                if not self._misbehave(conn) or self.idle_close is IdleClose.AT_ONCE:
+                    return
+                if self.idle_close is IdleClose.ON_NEXT_REQUEST:
+                    # The close races the client's reuse and the client loses: its next
+                    # request is on the wire, and is reset before the server read any of it.
+                    with contextlib.suppress(OSError):
+                        conn.recv(1, socket.MSG_PEEK)
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     return
         except OSError:
             return

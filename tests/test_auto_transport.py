@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
+import anyio
 import httpx
 import pytest
 
@@ -12,6 +14,8 @@ from cryptopay_async._aiohttp_transport import AiohttpTransport
 from cryptopay_async._auto_transport import AutoTransport
 from cryptopay_async._config import shared_ssl_context
 from cryptopay_async.testing import CryptopayEmulator, serve_in_thread
+from tests.misbehaving_server import Fault, MisbehavingServer
+from tests.support import API_KEY, API_SECRET
 
 pytestmark = pytest.mark.anyio
 
@@ -55,3 +59,59 @@ def test_a_proxy_aiohttp_cannot_use_keeps_the_httpx_pool(proxy: str | None, aioh
         proxy=None if proxy is None else httpx.URL(proxy),
     )
     assert auto._aiohttp_usable is aiohttp
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("proxy_env", [False, True], ids=["direct", "HTTP_PROXY"])
+def test_a_client_built_outside_any_loop_picks_its_pool_and_closes_it(
+    backend: str, proxy_env: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Built with no loop running (``anyio_backend`` fixtures would build it inside one),
+    then run under ``backend``: derived clients share the pool, a plain-http proxy from the
+    environment carries the requests over either pool, and ``aclose()`` closes aiohttp's
+    session (an unclosed one warns on collection, an error under this suite's filters)."""
+    with MisbehavingServer(Fault.ANSWER) as server:
+        base_url = server.url
+        if proxy_env:
+            monkeypatch.setenv("HTTP_PROXY", server.url)
+            monkeypatch.delenv("NO_PROXY", raising=False)
+            base_url = "http://api.cryptopay.invalid"  # reachable only through the proxy
+        client = AsyncCryptopay(
+            api_key=API_KEY, api_secret=API_SECRET, base_url=base_url, rate_limiter=None
+        )
+        auto = client._runtime.http._transport
+        assert isinstance(auto, AutoTransport)
+
+        async def use() -> None:
+            async with client:
+                assert await client.request("GET", "/api/rates") == {"data": {"ok": True}}
+                async with client.with_options(timeout=5, max_retries=0) as derived:
+                    await derived.request("POST", "/api/invoices", json={"price_amount": "1"})
+                assert [type(pool) for pool in auto._pools.values()] == [EXPECTED_POOL[backend]]
+            assert auto._pools == {}
+
+        anyio.run(use, backend=backend)
+        gc.collect()
+    prefix = base_url if proxy_env else ""
+    assert server.arrivals == [("GET", f"{prefix}/api/rates"), ("POST", f"{prefix}/api/invoices")]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+async def test_a_callers_http_client_is_used_as_given_and_left_open() -> None:
+    with MisbehavingServer(Fault.ANSWER) as server:
+        async with httpx.AsyncClient() as http:
+            async with AsyncCryptopay(
+                api_key=API_KEY,
+                api_secret=API_SECRET,
+                base_url=server.url,
+                rate_limiter=None,
+                http_client=http,
+            ) as client:
+                assert client._runtime.http is http
+                await client.request("POST", "/api/invoices", json={"price_amount": "1"})
+                async with client.with_options(max_retries=0) as derived:
+                    await derived.request("GET", "/api/rates")
+            assert not http.is_closed
+            assert (await http.get(f"{server.url}/api/rates")).status_code == 200
+    assert server.count("POST") == 1
+    assert server.count("GET") == 2

@@ -12,12 +12,19 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
 from cryptopay_async import AsyncCryptopay, RetryPolicy
 from cryptopay_async._exceptions import APIConnectionError, APITimeoutError
-from tests.misbehaving_server import Fault, MisbehavingServer, closed_port, unanswered_port
+from tests.misbehaving_server import (
+    Fault,
+    IdleClose,
+    MisbehavingServer,
+    closed_port,
+    unanswered_port,
+)
 from tests.support import API_KEY, API_SECRET
 
 # aiohttp runs on asyncio only; httpx runs under both backends; "auto" picks by backend.
@@ -40,18 +47,20 @@ FAULTS = [
 ]
 
 
-def client_for(url: str, transport: str, **options: Any) -> AsyncCryptopay:
+def client_for(url: str, transport: str | None, **options: Any) -> AsyncCryptopay:
+    """A client with fast retries; ``transport=None`` leaves the default as users get it."""
     settings: dict[str, Any] = {
         "api_key": API_KEY,
         "api_secret": API_SECRET,
         "base_url": url,
         "rate_limiter": None,
-        "transport": transport,
         "timeout": TIMEOUT,
         "max_retries": RETRIES,
         "retry_policy": RetryPolicy(initial_backoff=0),
         **options,
     }
+    if transport is not None:
+        settings["transport"] = transport
     return AsyncCryptopay(**settings)
 
 
@@ -71,7 +80,7 @@ def attempts_logged(caplog: pytest.LogCaptureFixture) -> int:
 @pytest.mark.parametrize(("fault", "error"), FAULTS)
 @pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_a_request_the_server_may_have_processed(
-    transport: str,
+    transport: str | None,
     fault: Fault,
     error: type[APIConnectionError],
     method: str,
@@ -102,7 +111,7 @@ NOTHING_SENT = [
 @pytest.mark.parametrize(("port", "error", "cause"), NOTHING_SENT)
 @pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_a_connection_never_made_sent_nothing_and_is_retried(
-    transport: str,
+    transport: str | None,
     port: Callable[[], AbstractContextManager[str]],
     error: type[APIConnectionError],
     cause: type[httpx.TransportError],
@@ -122,7 +131,7 @@ async def test_a_connection_never_made_sent_nothing_and_is_retried(
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(("transport", "anyio_backend"), TRANSPORTS)
-async def test_the_client_keeps_working_after_faults(transport: str) -> None:
+async def test_the_client_keeps_working_after_faults(transport: str | None) -> None:
     with MisbehavingServer(Fault.ANSWER) as server:
         async with client_for(server.url, transport) as client:
             for method in ["GET", "POST"] * 3:
@@ -184,3 +193,43 @@ async def test_a_callers_httpx_client_proves_a_refused_connection_sent_nothing(
     assert attempts_logged(caplog) == 1 + RETRIES + 1
     assert "connection.connect_tcp.failed" in events
     assert request.extensions["trace"] is trace
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("transport", "anyio_backend"), TRANSPORTS)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_pooled_connection_the_server_closed_while_idle_is_not_used(
+    transport: str | None, method: str
+) -> None:
+    """The server closed the kept-alive connection between two requests, and the client
+    saw the close: the second request goes on a new connection and arrives once."""
+    with MisbehavingServer(Fault.ANSWER, idle_close=IdleClose.AT_ONCE) as server:
+        async with client_for(server.url, transport) as client:
+            assert await call(client, method) == {"data": {"ok": True}}
+            await anyio.sleep(0.2)  # the server's FIN reaches the client's pool
+            assert await call(client, method) == {"data": {"ok": True}}
+    assert server.count(method) == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("transport", "anyio_backend"), TRANSPORTS)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_request_on_a_pooled_connection_the_server_dropped_is_maybe_processed(
+    transport: str | None, method: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The close raced the reuse: the request went out on a connection the server then
+    reset. Nothing proves the server did not read it, so a POST is reported as maybe
+    processed and not repeated; a GET is retried on a new connection."""
+    caplog.set_level(logging.DEBUG, logger="cryptopay_async")
+    with MisbehavingServer(Fault.ANSWER, idle_close=IdleClose.ON_NEXT_REQUEST) as server:
+        async with client_for(server.url, transport) as client:
+            assert await call(client, method) == {"data": {"ok": True}}
+            if method == "GET":
+                assert await call(client, method) == {"data": {"ok": True}}
+            else:
+                with pytest.raises(APIConnectionError) as caught:
+                    await call(client, method)
+                assert caught.value.maybe_processed
+    # The first request, then: a GET's retry on a fresh connection; a POST nothing more.
+    assert server.count(method) == (2 if method == "GET" else 1)
+    assert attempts_logged(caplog) == (3 if method == "GET" else 2)
