@@ -44,6 +44,7 @@ from cryptopay_async._exceptions import (
 from cryptopay_async._pagination import Page
 
 if TYPE_CHECKING:
+    from cryptopay_async._client import AsyncCryptopay
     from cryptopay_async.resources import Resources
 
 logger = logging.getLogger("cryptopay_async")
@@ -303,31 +304,59 @@ class _Create(_Attempts):
         ) from self.ambiguous
 
     def _checked(self, found: Any) -> Any:
-        differences: dict[str, tuple[Any, Any]] = {}
-        for field in self.recovery.compare:
-            asked = self.values.get(field)
-            if asked is None:
-                continue
-            have = getattr(found, field, None)
-            if not _same(field, asked, have):
-                differences[field] = (asked, have)
-        if differences:
-            # The caller's text and the server's, escaped and bounded: one line, no forgery.
-            listed = "; ".join(
-                f"{f}: asked {clip(str(a), MAX_ID)}, found {clip(str(h), MAX_ID)}"
-                for f, (a, h) in differences.items()
-            )
-            raise CustomIdMismatchError(
-                f"custom_id {shown(self.custom_id)} belongs to a {self.recovery.what} "
-                f"({clip(str(found.id), MAX_ID)}) that is not what this call asked for ({listed}); "
-                "it is not returned as yours: use a new custom_id, or read that one back if "
-                "it is yours",
-                custom_id=self.custom_id,
-                differences=differences,
-                found=found,
-            )
+        matching(self.recovery, self.custom_id, self.values, found)
         logger.info("%s settled: custom_id read back after an ambiguous failure", self.operation)
         return found
+
+
+async def existing(
+    client: AsyncCryptopay | Resources, operation: str, values: Mapping[str, Any]
+) -> Any:
+    """The object an earlier call created with ``values["custom_id"]``, read back now.
+
+    Raises ``CustomIdMismatchError`` when it is not what ``values`` ask for, and
+    ``NotFoundError`` when there is none (or the API cannot read it back by custom_id).
+    """
+    recovery = CREATES[operation]
+    custom_id = values["custom_id"]
+    if recovery.read_back is None:
+        raise RecoveryError(
+            f"the API cannot read a {recovery.what} back by custom_id {shown(custom_id)}",
+            maybe_processed=True,
+        )
+    resource, name = recovery.read_back.split(".")
+    found = await getattr(getattr(client, resource), name)(custom_id)
+    return matching(recovery, custom_id, values, found)
+
+
+def matching(
+    recovery: CreateRecovery, custom_id: str, values: Mapping[str, Any], found: Any
+) -> Any:
+    """``found`` if it is what ``values`` asked for, else ``CustomIdMismatchError``."""
+    differences: dict[str, tuple[Any, Any]] = {}
+    for field in recovery.compare:
+        asked = values.get(field)
+        if asked is None:
+            continue
+        have = getattr(found, field, None)
+        if not _same(field, asked, have):
+            differences[field] = (asked, have)
+    if differences:
+        # The caller's text and the server's, escaped and bounded: one line, no forgery.
+        listed = "; ".join(
+            f"{f}: asked {clip(str(a), MAX_ID)}, found {clip(str(h), MAX_ID)}"
+            for f, (a, h) in differences.items()
+        )
+        raise CustomIdMismatchError(
+            f"custom_id {shown(custom_id)} belongs to a {recovery.what} "
+            f"({clip(str(found.id), MAX_ID)}) that "
+            f"is not what this call asked for ({listed}); it is not returned as yours: use "
+            "a new custom_id, or read that one back if it is yours",
+            custom_id=custom_id,
+            differences=differences,
+            found=found,
+        )
+    return found
 
 
 def _same(field: str, asked: Any, have: Any) -> bool:
@@ -377,9 +406,8 @@ class _Commit(_Attempts):
                 if self.ambiguous is not None and await self._was_committed():
                     return await self._committed(exc)
                 raise CommitExpiredError(
-                    f"{recovery.what} {self.path_args[-1]} was not committed within its "
-                    "30-second window: it expired and nothing was moved; create a new one "
-                    f"({exc})",
+                    f"not committed within its 30-second window: this {recovery.what} "
+                    "expired and nothing was moved; create a new one",
                     response=exc.response,
                     code=exc.code,
                     details=exc.details,

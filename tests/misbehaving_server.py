@@ -154,3 +154,20 @@ def closed_port() -> Iterator[str]:
     port = probe.getsockname()[1]
     probe.close()
     yield f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def unanswered_port() -> Iterator[str]:
+    """The URL of a loopback port whose accept queue is full: a connect times out.
+
+    A listener with a backlog of 0 that never accepts holds one connection; the kernel
+    drops further SYNs, so the client waits for its connect timeout.
+    """
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        filler.close()
+        listener.close()

@@ -8,6 +8,8 @@ attempts it made. These are the figures of the fault table in the README.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
@@ -15,14 +17,16 @@ import pytest
 
 from cryptopay_async import AsyncCryptopay, RetryPolicy
 from cryptopay_async._exceptions import APIConnectionError, APITimeoutError
-from tests.misbehaving_server import Fault, MisbehavingServer, closed_port
+from tests.misbehaving_server import Fault, MisbehavingServer, closed_port, unanswered_port
 from tests.support import API_KEY, API_SECRET
 
-# aiohttp runs on asyncio only; httpx runs under both backends.
+# aiohttp runs on asyncio only; httpx runs under both backends; "auto" picks by backend.
 TRANSPORTS = [
     pytest.param("httpx", "asyncio", id="httpx-asyncio"),
     pytest.param("httpx", "trio", id="httpx-trio"),
     pytest.param("aiohttp", "asyncio", id="aiohttp-asyncio"),
+    pytest.param("auto", "asyncio", id="auto-asyncio"),  # the default: aiohttp's pool here
+    pytest.param("auto", "trio", id="auto-trio"),  # and httpx's here
 ]
 RETRIES = 2
 TIMEOUT = 0.5
@@ -86,21 +90,34 @@ async def test_a_request_the_server_may_have_processed(
     assert attempts_logged(caplog) == expected
 
 
+# (where the client connects, the error the caller gets, its cause): nothing was sent.
+NOTHING_SENT = [
+    pytest.param(closed_port, APIConnectionError, httpx.ConnectError, id="refused"),
+    pytest.param(unanswered_port, APITimeoutError, httpx.ConnectTimeout, id="connect-timeout"),
+]
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize(("transport", "anyio_backend"), TRANSPORTS)
+@pytest.mark.parametrize(("port", "error", "cause"), NOTHING_SENT)
 @pytest.mark.parametrize("method", ["GET", "POST"])
-async def test_a_refused_connection_sent_nothing_and_is_retried(
-    transport: str, method: str, caplog: pytest.LogCaptureFixture
+async def test_a_connection_never_made_sent_nothing_and_is_retried(
+    transport: str,
+    port: Callable[[], AbstractContextManager[str]],
+    error: type[APIConnectionError],
+    cause: type[httpx.TransportError],
+    method: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="cryptopay_async")
-    with closed_port() as url:
+    with port() as url:
         async with client_for(url, transport) as client:
             with pytest.raises(APIConnectionError) as caught:
                 await call(client, method)
-    assert type(caught.value) is APIConnectionError
-    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    assert type(caught.value) is error
+    assert isinstance(caught.value.__cause__, cause)
     assert not caught.value.maybe_processed
-    assert attempts_logged(caplog) == 1 + RETRIES
+    assert attempts_logged(caplog) == 1 + RETRIES  # a POST too: nothing left this machine
 
 
 @pytest.mark.anyio

@@ -32,6 +32,7 @@ from cryptopay_async import (
     _logs,
 )
 from cryptopay_async.callbacks import CallbackPayloadError, verify
+from cryptopay_async.cli._batch import batch_app
 from cryptopay_async.cli._emulator import emulator_app
 from cryptopay_async.cli._output import show
 from cryptopay_async.models import to_dict
@@ -110,7 +111,10 @@ def hoist_options(params: Sequence[Any], args: list[str]) -> list[str]:
 app = typer.Typer(
     cls=GlobalOptionsAnywhere,
     name="cryptopay",
-    help="Cryptopay from the command line: rates, invoices, withdrawals, callbacks, emulator.",
+    help=(
+        "Cryptopay from the command line: rates, invoices, withdrawals, callbacks, emulator. "
+        "The options below also work after the subcommand."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,  # locals may hold credentials
@@ -122,6 +126,7 @@ app.add_typer(invoices_app, name="invoices")
 app.add_typer(withdrawals_app, name="withdrawals")
 app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(emulator_app, name="emulator")
+app.add_typer(batch_app, name="batch")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 JSON_ERRORS: ContextVar[bool] = ContextVar("JSON_ERRORS", default=False)

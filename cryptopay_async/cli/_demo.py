@@ -30,7 +30,13 @@ from rich.table import Table
 from cryptopay_async import AsyncCryptopay, CallNext, CryptopayError
 from cryptopay_async.callbacks import SIGNATURE_HEADER, Callback, CallbackReceiver
 from cryptopay_async.models import Invoice
-from cryptopay_async.ratelimit import DEFAULT_MARGIN, DEFAULT_PERIOD, DEFAULT_RATE, TokenBucket
+from cryptopay_async.ratelimit import (
+    DEFAULT_MARGIN,
+    DEFAULT_PERIOD,
+    DEFAULT_RATE,
+    PerRunLimiter,
+    TokenBucket,
+)
 
 console = Console(highlight=False)
 CLIENT_TIMEOUT, LATE_ANSWER = 2.0, 3.0  # the emulator answers some requests too late
@@ -75,6 +81,8 @@ async def run_demo(count: int, workers: int, speedup: float, sandbox: bool, as_j
     started = time.perf_counter()
     async with _environment(sandbox, period, stats) as (client, emulator):
         limiter = client.rate_limiter
+        if isinstance(limiter, PerRunLimiter):  # the default: this run's bucket
+            limiter = limiter.current()
         assert isinstance(limiter, TokenBucket)
         if not as_json:
             mode = "the Cryptopay sandbox" if sandbox else "the built-in emulator (in-process)"

@@ -211,6 +211,16 @@ def test_demo_runs_a_small_batch_and_passes_its_checks(cli: Run) -> None:
     assert summary["read_backs_by_custom_id"] >= summary["ambiguous_failures_settled_by_sdk"]
 
 
+def test_demo_against_a_configured_server_uses_the_default_limiter(cli: Run) -> None:
+    """``--sandbox`` runs on the CRYPTOPAY_* settings (here the emulator on loopback) with
+    the client's default limiter, one bucket per run."""
+    outcome = cli("--json", "demo", "--sandbox", "--invoices", "5", "--workers", "2")
+    assert outcome.code == 0, outcome.stderr
+    summary = json.loads(outcome.stdout)
+    assert summary["invoices_created"] == 5
+    assert summary["duplicate_invoices"] == 0
+
+
 def test_emulator_serve_prints_the_settings_line() -> None:
     port = free_port()
     command = [
