@@ -57,10 +57,16 @@ def resolve_base_url(environment: str | None, base_url: str | None) -> str:
     url = base_url if base_url is not None else os.environ.get(ENV_BASE_URL)
     if not url:
         return ENVIRONMENTS[env_name]
+    if not isinstance(url, str):
+        raise TypeError(f"base_url must be a str, got {type(url).__name__}")
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
         raise ValueError(f"base_url {url!r} is not a valid URL: {exc}") from None
+    if parsed.userinfo:
+        # httpx would send them as Basic auth in place of the signed Authorization header;
+        # and a secret must not reach messages or repr(): the URL is not echoed.
+        raise ValueError("base_url must not carry a user name or password")
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError(f"base_url must be an absolute http(s) URL, got {url!r}")
     if parsed.query or parsed.fragment:

@@ -124,6 +124,8 @@ class MsgspecEngine:
             raise DecodeError("invalid", reason, path) from None
         except self._errors.DecodeError as exc:
             raise DecodeError("not_json", f"the body is not JSON: {exc}") from None
+        except RecursionError:  # msgspec stops at the interpreter's recursion limit
+            raise DecodeError("not_json", "the body is nested too deeply") from None
 
     def document(self, raw: bytes, tp: Any) -> Any:
         return self._run(self._decoders.document, raw, tp, envelope=False)

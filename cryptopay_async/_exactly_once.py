@@ -28,6 +28,7 @@ import anyio
 import attrs
 
 from cryptopay_async._ambiguity import shown
+from cryptopay_async._error_messages import MAX_ID, clip
 from cryptopay_async._exceptions import (
     APIConnectionError,
     CommitExpiredError,
@@ -341,9 +342,14 @@ def matching(
         if not _same(field, asked, have):
             differences[field] = (asked, have)
     if differences:
-        listed = "; ".join(f"{f}: asked {a}, found {h}" for f, (a, h) in differences.items())
+        # The caller's text and the server's, escaped and bounded: one line, no forgery.
+        listed = "; ".join(
+            f"{f}: asked {clip(str(a), MAX_ID)}, found {clip(str(h), MAX_ID)}"
+            for f, (a, h) in differences.items()
+        )
         raise CustomIdMismatchError(
-            f"custom_id {shown(custom_id)} belongs to a {recovery.what} ({found.id}) that "
+            f"custom_id {shown(custom_id)} belongs to a {recovery.what} "
+            f"({clip(str(found.id), MAX_ID)}) that "
             f"is not what this call asked for ({listed}); it is not returned as yours: use "
             "a new custom_id, or read that one back if it is yours",
             custom_id=custom_id,
@@ -454,8 +460,9 @@ class _Commit(_Attempts):
             raise RecoveryError(
                 f"invoice recalculation {self.path_args[1]} was committed by an earlier "
                 f"attempt whose answer was lost (invoice {self.path_args[0]} is now "
-                f"{current.status}); the API cannot read a recalculation back and this "
-                "client did not create it: read the invoice back; do not commit again",
+                f"{clip(str(current.status), MAX_ID)}); the API cannot read a recalculation "
+                "back and this client did not create it: read the invoice back; do not "
+                "commit again",
                 maybe_processed=True,
             )
         return recalculation

@@ -58,8 +58,17 @@ class Runtime:
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         trust_env: bool = True,
     ) -> None:
+        if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
+            raise TypeError(
+                "rate_limiter must have acquire() and pause() (TokenBucket, RedisTokenBucket) "
+                f"or be None, got {type(rate_limiter).__name__}"
+            )
         if http_client is not None and transport not in ("auto", "httpx"):
             raise ValueError("pass either http_client or transport='aiohttp', not both")
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise TypeError(
+                f"http_client must be an httpx.AsyncClient, got {type(http_client).__name__}"
+            )
         if http_client is not None and (proxy is not None or verify is not True):
             raise ValueError("with http_client, set proxy and verify on that httpx.AsyncClient")
         self.concurrency = ConcurrencyLimitMiddleware(settings.max_concurrency)

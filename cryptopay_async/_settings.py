@@ -79,5 +79,19 @@ class ClientSettings:
         return settings
 
 
-def as_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
-    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+def as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    """``timeout`` as httpx's, every part ``None`` (no limit) or a number of seconds > 0.
+
+    NaN, zero or a negative number would fail every call (anyio refuses a NaN deadline;
+    a negative one times out at once, attempt after attempt): refused here instead.
+    """
+    if not isinstance(timeout, httpx.Timeout | int | float | None) or isinstance(timeout, bool):
+        raise TypeError(
+            f"timeout must be seconds (int or float) or an httpx.Timeout, "
+            f"got {type(timeout).__name__}"
+        )
+    result = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+    for part, seconds in result.as_dict().items():
+        if seconds is not None and not seconds > 0:  # also NaN
+            raise ValueError(f"timeout ({part}) must be a number of seconds > 0, got {seconds!r}")
+    return result

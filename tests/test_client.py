@@ -90,6 +90,46 @@ def test_bad_base_url_is_refused(url: str) -> None:
         AsyncCryptopay(api_key="k", api_secret="s", base_url=url)
 
 
+@pytest.mark.parametrize(
+    "url", ["https://user:hunter2@h", "https://user:hunter2@h/?q=1", "http://:hunter2@127.0.0.1:1"]
+)
+def test_a_base_url_with_credentials_is_refused_without_echoing_them(url: str) -> None:
+    # httpx would turn them into a Basic Authorization header over the signed HMAC one,
+    # and repr() showed them.
+    with pytest.raises(ValueError, match="base_url must not carry a user name or password") as e:
+        AsyncCryptopay(api_key="k", api_secret="s", base_url=url)
+    assert "hunter2" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "named"),
+    [
+        ({"base_url": 12}, TypeError, "base_url"),
+        ({"timeout": float("nan")}, ValueError, "timeout"),
+        ({"timeout": -1}, ValueError, "timeout"),
+        ({"timeout": 0}, ValueError, "timeout"),
+        ({"timeout": httpx.Timeout(5, read=-1.0)}, ValueError, "timeout"),
+        ({"timeout": "5"}, TypeError, "timeout"),
+        ({"http_client": 42}, TypeError, "http_client"),
+        ({"rate_limiter": "x"}, TypeError, "rate_limiter"),
+    ],
+    ids=repr,
+)
+def test_unusable_settings_are_refused_when_the_client_is_built(
+    settings: dict[str, Any], error: type[Exception], named: str
+) -> None:
+    # Each was accepted and failed at the first call: NaN as anyio's "deadline must not
+    # be NaN", -1 as a timeout after 3 attempts, the others as AttributeError.
+    with pytest.raises(error, match=named):
+        AsyncCryptopay(api_key="k", api_secret="s", **settings)
+
+
+def test_with_options_refuses_an_unusable_timeout() -> None:
+    client = AsyncCryptopay(api_key="k", api_secret="s")
+    with pytest.raises(ValueError, match="timeout"):
+        client.with_options(timeout=float("nan"))
+
+
 @pytest.mark.parametrize("value", ["key with space", "key\n", " key"])
 def test_credentials_with_whitespace_are_refused_without_echoing_them(value: str) -> None:
     with pytest.raises(ValueError) as caught:

@@ -222,6 +222,33 @@ def test_a_body_that_is_no_envelope_is_told_apart(engine: Engine, raw: bytes, ki
     assert caught.value.kind == kind
 
 
+def _deeply_nested() -> dict[str, bytes]:
+    depth = 100_000  # past any recursion limit; each level is a few bytes
+    return {
+        "objects in data": b'{"data":' + b'{"a":' * depth + b"1" + b"}" * depth + b"}",
+        "lists in data": b'{"data":' + b"[" * depth + b"]" * depth + b"}",
+        "objects in an unknown key": (
+            b'{"data":{"x":' + b'{"a":' * depth + b"1" + b"}" * depth + b'},"meta":null}'
+        ),
+        "lists in meta": b'{"data":{},"meta":' + b"[" * depth + b"]" * depth + b"}",
+    }
+
+
+@pytest.mark.parametrize("name", list(_deeply_nested()))
+@pytest.mark.parametrize("tp", [Invoice, list[Invoice], dict[str, Rate]], ids=str)
+def test_a_body_nested_past_the_recursion_limit_is_a_decode_error(
+    engine: Engine, name: str, tp: Any
+) -> None:
+    # msgspec raised RecursionError itself: an untyped exception out of every operation.
+    raw = _deeply_nested()[name]
+    for decode in (engine.envelope, engine.document):
+        with pytest.raises(DecodeError) as caught:
+            decode(raw, tp)
+        assert len(str(caught.value)) <= 500
+    with pytest.raises(DecodeError):
+        engine.untyped(raw)
+
+
 @pytest.mark.parametrize("data", [[], None, "rates", 3, [{"buy_rate": "1"}]])
 def test_a_mapping_result_refuses_other_shapes(engine: Engine, data: object) -> None:
     with pytest.raises(DecodeError) as caught:

@@ -6,7 +6,7 @@ import email.utils
 import json
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +32,7 @@ from cryptopay_async._exceptions import status_error_from_response
 from cryptopay_async.testing import CryptopayEmulator
 from cryptopay_async.testing._server import free_port, serve_in_thread
 from tests.fake_server import FakeCryptopay
-from tests.support import API_KEY, API_SECRET
+from tests.support import API_KEY, API_SECRET, Recorder, fixture_bytes, recorded_client
 
 pytestmark = pytest.mark.anyio
 
@@ -269,6 +269,41 @@ def test_hostile_server_text_stays_one_bounded_line(status: int) -> None:
 )
 def test_clip_escapes_and_bounds(text: str, limit: int, expected: str) -> None:
     assert clip(text, limit) == expected
+
+
+FORGED = "X\r\nINFO forged \x1b[2J"
+
+
+def _recovery_server(request: httpx.Request) -> httpx.Response:
+    """A create answered 502 (ambiguous), its read-back naming other values; commits expire."""
+    if request.method == "POST" and request.url.path == "/api/channels":
+        return httpx.Response(502)
+    if request.url.path.startswith("/api/channels/custom_id/"):
+        channel = json.loads(fixture_bytes("responses/channels/retrieve_by_custom_id.json"))
+        channel["data"].update(id=FORGED, name=FORGED + "server", pay_currency=FORGED)
+        return httpx.Response(200, content=json.dumps(channel).encode())
+    expired = {"code": "expired", "target": "id", "message": FORGED}
+    body = {"error": {"code": "invalid", "message": FORGED, "details": [expired]}}
+    return httpx.Response(422, content=json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("operation", ["channels.create", "coin_withdrawals.commit"])
+async def test_recovery_messages_show_caller_and_server_text_escaped(operation: str) -> None:
+    # The commit-expired and custom-id-mismatch messages put the caller's id and name and
+    # the server's values in as they were: a newline there forged a log line.
+    recorder = Recorder(_recovery_server)
+    async with recorded_client(recorder) as client:
+        if operation == "channels.create":
+            call: Awaitable[object] = client.channels.create(
+                name=FORGED, pay_currency="BTC", receiver_currency="EUR", custom_id="C-1"
+            )
+        else:
+            call = client.coin_withdrawals.commit(FORGED)
+        with pytest.raises(CryptopayError) as caught:
+            await call
+    text = assert_actionable(caught.value)
+    assert "\x1b" not in text
+    assert "INFO forged" in text  # shown, escaped
 
 
 JSON_VALUES = st.recursive(

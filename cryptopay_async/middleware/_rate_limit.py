@@ -10,6 +10,7 @@ import httpx
 from cryptopay_async._extensions import LIMITER_WAIT, retry_after
 from cryptopay_async._logs import logger
 from cryptopay_async.middleware._chain import CallNext
+from cryptopay_async.middleware._retry import doubled
 
 if TYPE_CHECKING:  # the limiters import this package for their step; no cycle at run time
     from cryptopay_async.ratelimit._base import RateLimiter
@@ -49,7 +50,7 @@ class RateLimitMiddleware:
         if response.status_code == 429:
             hint = retry_after(response)
             if hint is None:
-                hint = self.initial_pause * 2.0**self._consecutive_429
+                hint = doubled(self.initial_pause, self._consecutive_429, self.max_pause)
             hint = min(hint, self.max_pause)
             self._consecutive_429 += 1
             logger.info("429 from the server: every caller of this limiter pauses %.1fs", hint)

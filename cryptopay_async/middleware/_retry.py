@@ -73,8 +73,16 @@ class RetryPolicy:
 
     def backoff(self, retry: int) -> float:
         """Seconds before retry number ``retry`` (0-based) when the server gave no hint."""
-        delay = min(self.max_backoff, self.initial_backoff * 2.0**retry)
+        delay = doubled(self.initial_backoff, retry, self.max_backoff)
         return delay * (1 - self.jitter * random.random())
+
+
+def doubled(initial: float, times: int, cap: float) -> float:
+    """``initial * 2**times``, at most ``cap``; never ``OverflowError`` however large ``times``.
+
+    ``2.0 ** 1024`` raises; past 1000 doublings any positive start is above any cap anyway.
+    """
+    return min(cap, initial * 2.0 ** min(times, 1000))
 
 
 class RetryMiddleware:

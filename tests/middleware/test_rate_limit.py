@@ -91,3 +91,23 @@ def test_cancelling_a_caller_ends_its_wait_in_the_limiter_and_takes_no_slot() ->
             assert len(bucket._recent) == 1  # the 429 attempt's grant; the cancelled took none
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_long_storm_of_429s_without_retry_after_keeps_pausing_at_the_cap() -> None:
+    # The pause doubled with each consecutive 429 as 2.0 ** n: after 1024 of them (a batch
+    # of concurrent callers in a long outage gets there) it raised OverflowError untyped.
+    storm = 1100
+    bucket = TokenBucket(rate=100_000, period=1.0)
+    paused: list[float] = []
+
+    async def main() -> None:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(429)))
+        async with http, client_over(http, bucket, max_retries=0) as client:
+            for _ in range(storm):
+                with pytest.raises(RateLimitError):
+                    await client.request("GET", "/api/rates")
+                paused.append(bucket._paused_until - trio.current_time())
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert len(paused) == storm
+    assert paused[-1] == pytest.approx(60.0)

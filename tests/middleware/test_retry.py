@@ -145,6 +145,13 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
     assert attempts == 4
 
 
+@pytest.mark.parametrize("retry", [1023, 1024, 5000])
+def test_backoff_stays_at_its_cap_however_many_retries(retry: int) -> None:
+    # 2.0 ** 1024 raised OverflowError: a policy with many retries failed untyped.
+    policy = RetryPolicy(max_retries=10_000, initial_backoff=0.5, max_backoff=8.0, jitter=0)
+    assert policy.backoff(retry) == 8.0
+
+
 @pytest.mark.parametrize("bad", [{"max_retries": -1}, {"jitter": 1.5}, {"initial_backoff": -1}])
 def test_policy_refuses_nonsense(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
