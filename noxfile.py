@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nox
@@ -48,8 +49,10 @@ def codegen(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks: each script prints a table; then benchmarks/RESULTS.md and the plot."""
     session.install(*DEVELOP)
+    if shutil.which("npm"):  # the Node reference client of bench_http.py (axios)
+        session.run("npm", "ci", "--prefix", "benchmarks/node", external=True)
     scripts = ("bench_http.py", "bench_decode.py", "bench_limiter.py", "bench_client.py")
-    for script in (*scripts, "bench_redis.py"):  # bench_redis needs redis-server
+    for script in (*scripts, "bench_redis.py", "profile_call.py"):  # redis needs redis-server
         session.run("python", str(Path("benchmarks") / script))
     session.run("python", "benchmarks/report.py")
 

@@ -1,15 +1,23 @@
-"""Calls per second: the SDK beside raw httpx (same pool) and aiohttp, on 127.0.0.1.
+"""Calls per second: the SDK beside raw httpx (same pool), aiohttp and a Node client.
 
 Single-invoice and 50-invoice-page GETs at concurrency 1, 64 and 500, limiter off,
 against a minimal server in another process. Every case runs once per repetition,
 interleaved; ratios are taken per repetition. Latency p50/p99 is recorded at c500.
+
+The Node reference (``benchmarks/node/``) is axios plus crypto-js doing the official
+``cryptopay-node`` SDK's work per call (Date header, MD5 and HMAC-SHA1 signature, JSON
+parse): the SDK itself is not on the npm registry this project can reach. It runs when
+``node`` is installed and ``npm ci --prefix benchmarks/node`` has been run (the bench
+nox session does it); otherwise its rows are left out.
 Run: ``python -m nox -s bench`` or ``python benchmarks/bench_http.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import ratios, save, summary, table, verdict
 
-from cryptopay_async import AsyncCryptopay
+from cryptopay_async import AsyncCryptopay, _decoding
 from cryptopay_async.testing._server import free_port
 
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "5"))
@@ -37,7 +45,35 @@ CALLS = {1: 300, 64: 1500, 500: 2000}
 POOL = 16  # the SDK's default max_concurrency; raw clients get the same pool size
 INVOICE_ID = "03692121-10b9-40bf-a79f-f9ad1f89f13d"
 
+NODE = Path(__file__).resolve().parent / "node"
+NODE_CLIENT = "Node reference (axios, as the official SDK)"
+DEFAULT = "cryptopay-async, default install with [speedups]"
+NO_EXTRAS = "cryptopay-async, no extras (httpx, cattrs)"
+
 Call = Callable[[], Awaitable[object]]
+
+
+def node_available() -> bool:
+    return shutil.which("node") is not None and (NODE / "node_modules" / "axios").is_dir()
+
+
+async def node_rate(url: str, endpoint: str, concurrency: int, calls: int) -> float:
+    """Calls per second of the Node reference, in its own process (after 20 warm-up calls)."""
+    args = [str(NODE / "bench.js"), url, endpoint, str(concurrency), str(calls), "1"]
+    done = await anyio.run_process(["node", *args], check=True)
+    rates: list[float] = json.loads(done.stdout)
+    return rates[0]
+
+
+@contextlib.contextmanager
+def core_engine() -> Iterator[None]:
+    """Decode with the core install's engine (cattrs) while one case runs."""
+    engine = _decoding.engine
+    _decoding.engine = _decoding.ENGINES["cattrs"]
+    try:
+        yield
+    finally:
+        _decoding.engine = engine
 
 
 @contextlib.contextmanager
@@ -74,7 +110,8 @@ async def clients(url: str) -> AsyncIterator[dict[str, dict[str, Call]]]:
         "max_retries": 0,
     }
     async with (
-        AsyncCryptopay(**sdk_options) as sdk,
+        AsyncCryptopay(**sdk_options) as sdk_default,
+        AsyncCryptopay(**sdk_options, transport="httpx") as sdk,
         AsyncCryptopay(**sdk_options, transport="aiohttp") as sdk_aiohttp,
         httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as raw,
         httpx.AsyncClient(
@@ -103,7 +140,20 @@ async def clients(url: str) -> AsyncIterator[dict[str, dict[str, Call]]]:
         async def sdk_page(client: AsyncCryptopay) -> object:
             return await client.invoices.list()
 
+        async def core_one() -> object:
+            with core_engine():
+                return await sdk.invoices.retrieve(INVOICE_ID)
+
+        async def core_page() -> object:
+            with core_engine():
+                return await sdk.invoices.list()
+
         yield {
+            DEFAULT: {
+                "invoice": lambda: sdk_default.invoices.retrieve(INVOICE_ID),
+                "page": lambda: sdk_page(sdk_default),
+            },
+            NO_EXTRAS: {"invoice": core_one, "page": core_page},
             "cryptopay-async (httpx)": {
                 "invoice": lambda: sdk.invoices.retrieve(INVOICE_ID),
                 "page": lambda: sdk_page(sdk),
@@ -149,6 +199,10 @@ async def run(url: str) -> dict[str, Any]:
         for repetition in range(REPETITIONS):
             for concurrency in CONCURRENCY:
                 for endpoint in ("invoice", "page"):
+                    if node_available():
+                        key = f"{NODE_CLIENT}|{endpoint}|{concurrency}"
+                        rate = await node_rate(url, endpoint, concurrency, CALLS[concurrency])
+                        rps.setdefault(key, []).append(rate)
                     for name, calls in cases.items():
                         key = f"{name}|{endpoint}|{concurrency}"
                         rate, latencies = await measure(
@@ -160,7 +214,8 @@ async def run(url: str) -> dict[str, Any]:
                             p50.setdefault(key, []).append(cuts[49] * 1000)
                             p99.setdefault(key, []).append(cuts[98] * 1000)
             print(f"repetition {repetition + 1}/{REPETITIONS} done", file=sys.stderr)
-    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "clients": list(cases)}
+    names = list(cases) + ([NODE_CLIENT] if node_available() else [])
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "clients": names}
 
 
 def report(data: dict[str, Any]) -> None:
@@ -171,7 +226,8 @@ def report(data: dict[str, Any]) -> None:
         for name in names:
             cells = [summary(rps[f"{name}|{endpoint}|{c}"], 0) for c in CONCURRENCY]
             key = f"{name}|{endpoint}|500"
-            rows.append([name, *cells, summary(p50[key], 0), summary(p99[key], 0)])
+            latency = [summary(p50[key], 0), summary(p99[key], 0)] if key in p50 else ["-", "-"]
+            rows.append([name, *cells, *latency])
         tables.append(
             table(
                 f"{label}: calls per second, median (min-max) of {REPETITIONS}; "
@@ -212,6 +268,23 @@ def report(data: dict[str, Any]) -> None:
             verdict(statistics.median(faster) >= 3),
         ]
     )
+    if NODE_CLIENT in names:
+        for name, floor in ((DEFAULT, 1.0), (NO_EXTRAS, 0.8)):
+            for endpoint in ("invoice", "page"):
+                for c in CONCURRENCY:
+                    r = ratio(name, NODE_CLIENT, endpoint, c)
+                    met = statistics.median(r) >= floor
+                    targets[f"{name} vs Node, {endpoint}, c{c} >= {floor}"] = met
+                    rows.append(
+                        [
+                            f"{name} / Node",
+                            endpoint,
+                            f"c{c}",
+                            summary(r, 2),
+                            f">= {floor}",
+                            verdict(met),
+                        ]
+                    )
     for name in (sdk, fast):
         for endpoint in ("invoice", "page"):
             key = f"{name}|{endpoint}|500"

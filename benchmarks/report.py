@@ -23,6 +23,7 @@ SECTIONS = [
     ("limiter", "c. The limiter: overhead and precision"),
     ("client", "d./e. Client construction, and memory for queued calls"),
     ("redis", "f. RedisTokenBucket: grant overhead, and processes sharing one bucket"),
+    ("profile", "g. Where the CPU goes per call at concurrency 64 (cProfile, own time)"),
 ]
 
 
@@ -36,6 +37,7 @@ def machine() -> str:
         "attrs",
         "cattrs",
         "orjson",
+        "msgspec",
         "pydantic",
         "coredis",
     ]
@@ -87,7 +89,7 @@ def main() -> None:
         f"- Generated: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         "- Commands: `python -m nox -s bench`, or `python benchmarks/bench_http.py` "
         "(then `bench_decode.py`, `bench_limiter.py`, `bench_client.py`, `bench_redis.py`, "
-        "`report.py`).",
+        "`profile_call.py`, `report.py`).",
         "",
         f"![throughput vs concurrency]({PLOT})",
         "",

@@ -26,6 +26,7 @@ from cryptopay_async._exceptions import (
     SignatureVerificationError,
     UnprocessableEntityError,
 )
+from cryptopay_async._raw_response import APIResponse
 from cryptopay_async._version import __version__
 from cryptopay_async.middleware._chain import CallNext, Middleware
 from cryptopay_async.middleware._retry import RetryPolicy
@@ -34,6 +35,7 @@ _logs.enable_from_environment()
 
 __all__ = [
     "APIConnectionError",
+    "APIResponse",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",

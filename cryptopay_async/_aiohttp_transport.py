@@ -138,7 +138,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session: aiohttp.ClientSession | None = None
         # A proxy's CONNECT happens while aiohttp creates the connection: a failure
         # there is a connect failure (nothing of the request was sent).
-        self._proxy = None if proxy is None else str(proxy.url)
+        # Credentials stay in the proxy URL: aiohttp turns them into Proxy-Authorization
+        # for plain http targets and for CONNECT alike (its proxy_headers reach only the
+        # CONNECT, its BasicAuth is deprecated).
+        self._proxy: str | None = None
+        if proxy is not None:
+            url = proxy.url
+            if proxy.auth is not None:
+                url = url.copy_with(username=proxy.auth[0], password=proxy.auth[1])
+            self._proxy = str(url)
         self._proxy_headers = None if proxy is None else CIMultiDict(proxy.headers.multi_items())
 
     def _open_session(self) -> aiohttp.ClientSession:

@@ -20,6 +20,7 @@ from cryptopay_async import _config, _json, resources
 from cryptopay_async import _error_messages as say
 from cryptopay_async._arguments import query_string, request_path
 from cryptopay_async._exceptions import APIResponseValidationError
+from cryptopay_async._raw_response import RawResources
 from cryptopay_async._runtime import ChainSender, Runtime
 from cryptopay_async._settings import ClientSettings
 from cryptopay_async.callbacks._client import ClientCallbacks
@@ -65,7 +66,7 @@ class AsyncCryptopay:
         http_client: httpx.AsyncClient | None = None,
         max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
         retry_policy: RetryPolicy | None = None,
-        transport: Literal["httpx", "aiohttp"] = "httpx",
+        transport: Literal["auto", "httpx", "aiohttp"] = "auto",
         proxy: str | httpx.URL | None = None,
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         trust_env: bool = True,
@@ -113,6 +114,19 @@ class AsyncCryptopay:
         for name in resources.RESOURCE_NAMES:
             setattr(self, name, getattr(bound, name))
         self.callbacks = ClientCallbacks(settings.callback_secret, bound)
+
+    @property
+    def with_raw_response(self) -> RawResources:
+        """The same operations, each returning an ``APIResponse``: the answer's status,
+        headers, request id and timing, and ``parse()`` for the usual value.
+
+        ``await client.with_raw_response.invoices.create(...)``; a paginated operation
+        gives its first page's answer.
+        """
+        raw: RawResources | None = self.__dict__.get("_raw_resources")
+        if raw is None:
+            raw = self.__dict__["_raw_resources"] = RawResources(self._sender)
+        return raw
 
     @property
     def api_key(self) -> str:

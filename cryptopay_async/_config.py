@@ -8,7 +8,6 @@ import ssl
 
 import httpx
 
-from cryptopay_async._proxies import split_credentials
 from cryptopay_async.ratelimit import RateLimiter
 
 ENVIRONMENTS: dict[str, str] = {
@@ -96,7 +95,8 @@ def new_http_client(
     proxy: httpx.URL | None = None,
     ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
-    """The client's own pool: httpx's, or aiohttp's behind httpx (``transport="aiohttp"``).
+    """The client's own pool: httpx's, aiohttp's behind httpx (``transport="aiohttp"``), or
+    ``"auto"`` (the default, ``_auto_transport``): aiohttp's under asyncio when installed.
 
     aiohttp's connection pool stays fast under concurrency (see benchmarks/); it needs
     the ``aiohttp-transport`` extra and runs under asyncio only. ``proxy`` (chosen by
@@ -109,25 +109,21 @@ def new_http_client(
         max_connections=max_concurrency, max_keepalive_connections=max_concurrency
     )
     context = ssl_context or shared_ssl_context()
+    pool: httpx.AsyncBaseTransport | None
     if transport == "httpx":
-        pool: httpx.AsyncBaseTransport | None = None
+        pool = None
     elif transport == "aiohttp":
-        try:
-            from cryptopay_async._aiohttp_transport import AiohttpTransport
-        except ImportError:
-            raise ValueError(
-                'transport="aiohttp" needs an extra: '
-                'pip install "cryptopay-async[aiohttp-transport]"'
-            ) from None
-        if proxy is not None:
-            bare, headers = split_credentials(proxy)
-            aiohttp_proxy: httpx.Proxy | None = httpx.Proxy(bare, headers=headers)
-        else:
-            aiohttp_proxy = None
-        pool = AiohttpTransport(ssl_context=context, limits=limits, proxy=aiohttp_proxy)
+        pool = aiohttp_pool(context, limits, proxy)
         proxy = None  # carried by the aiohttp pool, not by an httpx proxy mount
+    elif transport == "auto":
+        from cryptopay_async._auto_transport import AutoTransport
+
+        pool = AutoTransport(ssl_context=context, limits=limits, proxy=proxy)
+        proxy = None  # carried by whichever pool runs
     else:
-        raise ValueError(f"unknown transport {transport!r}: valid values are 'httpx', 'aiohttp'")
+        raise ValueError(
+            f"unknown transport {transport!r}: valid values are 'auto', 'httpx', 'aiohttp'"
+        )
     return httpx.AsyncClient(
         verify=context,
         limits=limits,
@@ -136,6 +132,20 @@ def new_http_client(
         transport=pool,
         proxy=proxy,
     )
+
+
+def aiohttp_pool(
+    context: ssl.SSLContext, limits: httpx.Limits, proxy: httpx.URL | None
+) -> httpx.AsyncBaseTransport:
+    """The SDK's httpx transport over aiohttp's pool (``aiohttp-transport`` extra)."""
+    try:
+        from cryptopay_async._aiohttp_transport import AiohttpTransport
+    except ImportError:
+        raise ValueError(
+            'transport="aiohttp" needs an extra: pip install "cryptopay-async[aiohttp-transport]"'
+        ) from None
+    aiohttp_proxy = None if proxy is None else httpx.Proxy(proxy)
+    return AiohttpTransport(ssl_context=context, limits=limits, proxy=aiohttp_proxy)
 
 
 def tls_context(

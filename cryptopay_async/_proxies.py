@@ -11,7 +11,6 @@ transport httpx's reader would route around aiohttp, hence this module.
 
 from __future__ import annotations
 
-import base64
 import urllib.request
 
 import httpx
@@ -68,15 +67,3 @@ def redacted(url: httpx.URL) -> str:
     if url.password:
         url = url.copy_with(username=url.username, password="***")
     return str(url)
-
-
-def split_credentials(url: httpx.URL) -> tuple[httpx.URL, dict[str, str]]:
-    """The proxy URL without its user info, and the ``Proxy-Authorization`` it implies.
-
-    For transports that take the header rather than the credentials (aiohttp's
-    ``BasicAuth`` is deprecated).
-    """
-    if not url.username and not url.password:
-        return url, {}
-    token = base64.b64encode(f"{url.username}:{url.password}".encode()).decode("ascii")
-    return url.copy_with(userinfo=b""), {"Proxy-Authorization": f"Basic {token}"}

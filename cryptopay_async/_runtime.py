@@ -53,12 +53,12 @@ class Runtime:
         *,
         rate_limiter: RateLimiter | None,
         http_client: httpx.AsyncClient | None,
-        transport: Literal["httpx", "aiohttp"],
+        transport: Literal["auto", "httpx", "aiohttp"],
         proxy: str | httpx.URL | None = None,
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         trust_env: bool = True,
     ) -> None:
-        if http_client is not None and transport != "httpx":
+        if http_client is not None and transport not in ("auto", "httpx"):
             raise ValueError("pass either http_client or transport='aiohttp', not both")
         if http_client is not None and (proxy is not None or verify is not True):
             raise ValueError("with http_client, set proxy and verify on that httpx.AsyncClient")

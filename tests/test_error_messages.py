@@ -5,12 +5,15 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cryptopay_async import (
     APIConnectionError,
@@ -266,3 +269,58 @@ def test_hostile_server_text_stays_one_bounded_line(status: int) -> None:
 )
 def test_clip_escapes_and_bounds(text: str, limit: int, expected: str) -> None:
     assert clip(text, limit) == expected
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5)
+    ),
+    max_leaves=20,
+)
+DETAILS = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "code": JSON_VALUES,
+            "target": JSON_VALUES,
+            "message": JSON_VALUES,
+            "args": st.dictionaries(st.text(), JSON_VALUES, max_size=4),
+        },
+    ),
+    max_size=8,
+)
+
+
+@given(
+    status=st.sampled_from([400, 401, 403, 404, 409, 422, 429, 500, 502, 503]),
+    code=JSON_VALUES,
+    message=JSON_VALUES,
+    details=DETAILS,
+    request_id=JSON_VALUES,
+    custom_id=st.text(),
+    path=st.text(min_size=1, max_size=300),
+)
+@settings(max_examples=200, deadline=None)
+def test_any_error_body_reads_as_one_bounded_printable_line(
+    status: int,
+    code: Any,
+    message: Any,
+    details: list[dict[str, Any]],
+    request_id: Any,
+    custom_id: str,
+    path: str,
+) -> None:
+    request = httpx.Request(
+        "POST",
+        "https://h/api/invoices/" + urllib.parse.quote(path, safe=""),  # as the SDK sends
+        headers={"Authorization": f"HMAC {API_KEY}:c2ln"},
+        content=json.dumps({"custom_id": custom_id}).encode(),
+    )
+    body = {
+        "error": {"code": code, "message": message, "details": details},
+        "meta": {"request_id": request_id},
+    }
+    response = httpx.Response(status, content=json.dumps(body).encode(), request=request)
+    text = assert_actionable(status_error_from_response(response), API_KEY, "c2ln")
+    assert text.isprintable()

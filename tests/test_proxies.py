@@ -261,8 +261,7 @@ async def test_no_proxy_and_trust_env_false_go_direct(
         ("trio", "httpx", "http"),
         ("asyncio", "httpx", "https"),
         ("trio", "httpx", "https"),
-        # Cryptopay is https only. httpx-aiohttp can carry proxy credentials without
-        # aiohttp's deprecated BasicAuth only on a CONNECT tunnel (proxy_headers).
+        ("asyncio", "aiohttp", "http"),
         ("asyncio", "aiohttp", "https"),
     ],
 )

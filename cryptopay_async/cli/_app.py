@@ -111,7 +111,10 @@ def hoist_options(params: Sequence[Any], args: list[str]) -> list[str]:
 app = typer.Typer(
     cls=GlobalOptionsAnywhere,
     name="cryptopay",
-    help="Cryptopay from the command line: rates, invoices, withdrawals, callbacks, emulator.",
+    help=(
+        "Cryptopay from the command line: rates, invoices, withdrawals, callbacks, emulator. "
+        "The options below also work after the subcommand."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,  # locals may hold credentials

@@ -56,7 +56,8 @@ def small_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """The default limiter scaled down to 20 per second, so a test takes seconds."""
     monkeypatch.setattr(ratelimit_module, "DEFAULT_RATE", RATE)
     monkeypatch.setattr(ratelimit_module, "DEFAULT_PERIOD", PERIOD)
-    monkeypatch.setattr(ratelimit_module, "DEFAULT_MARGIN", 0.05)
+    # A margin well above loopback jitter under load keeps the promise on the server clock.
+    monkeypatch.setattr(ratelimit_module, "DEFAULT_MARGIN", 0.3)
 
 
 def test_threads_each_running_asyncio_get_their_own_bucket(small_default: None) -> None:
