@@ -44,7 +44,13 @@ def serve(ctx: typer.Context) -> None:
     """Run the emulator on HOST:PORT and print the export line (see serve --help)."""
     from cryptopay_async.testing._serve import main
 
-    raise typer.Exit(main(ctx.args, prog="cryptopay emulator serve"))
+    # The root command takes --api-key and --api-secret wherever they stand: hand them on.
+    given = [getattr(ctx.find_root().obj, name, None) for name in ("api_key", "api_secret")]
+    argv = list(ctx.args)
+    for flag, value in zip(("--api-key", "--api-secret"), given, strict=True):
+        if value is not None:
+            argv = [flag, value, *argv]
+    raise typer.Exit(main(argv, prog="cryptopay emulator serve"))
 
 
 def _control(
@@ -52,7 +58,8 @@ def _control(
 ) -> None:
     from cryptopay_async.cli._app import EXIT_API, EXIT_NETWORK, EXIT_USAGE, fail
 
-    url, token = ctx.meta.get("emulator_url"), ctx.meta.get("emulator_token")
+    url = getattr(ctx.find_root().obj, "base_url", None) or ctx.meta.get("emulator_url")
+    token = ctx.meta.get("emulator_token")
     if not url:
         raise fail("give --url or set CRYPTOPAY_BASE_URL to the served emulator", EXIT_USAGE)
     headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -1,9 +1,10 @@
 """Serving the emulator from a shell: one implementation and one set of flags for
 ``python -m cryptopay_async.testing serve`` and ``cryptopay emulator serve``.
 
-It binds the socket first, so ``--port 0`` picks a free port and the printed line still
-names it; the line is ``export CRYPTOPAY_...=...`` for pasting into a shell, and
-``--env-file`` writes it to a file (mode 600: it holds the secrets).
+It binds and listens first, so ``--port 0`` picks a free port that the printed line
+names, and a client may connect as soon as the line appears. The line is
+``export CRYPTOPAY_...=...`` for pasting into a shell; ``--env-file`` writes it to a
+file (mode 600: it holds the secrets).
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def control_token_for(host: str, given: str | None) -> str | None:
+    """The token the control routes require: the one given, or a new one when the
+    server listens beyond loopback (where "loopback clients only" would lock you out)."""
+    if given is None and not _loopback(host):
+        return secrets.token_urlsafe(24)
+    return given
+
+
 def export_line(emulator: CryptopayEmulator, base_url: str) -> str:
     settings = {
         "CRYPTOPAY_BASE_URL": base_url,
@@ -96,9 +105,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    token = args.control_token
-    if token is None and not _loopback(args.host):
-        token = secrets.token_urlsafe(24)
+    token = control_token_for(args.host, args.control_token)
     emulator = CryptopayEmulator(
         rate_limit=args.rate_limit,
         rate_period=args.rate_period,
@@ -115,6 +122,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((args.host, args.port))
+        sock.listen(2048)  # connections wait in the backlog until uvicorn accepts them
     except OSError as exc:
         sock.close()
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)

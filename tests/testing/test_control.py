@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from cryptopay_async import AsyncCryptopay
 from cryptopay_async.testing import CryptopayEmulator, Faults, serve_in_thread
+from tests.support import ROOT
 
 pytestmark = pytest.mark.anyio
 
@@ -276,3 +278,55 @@ def test_the_emulator_still_offers_the_in_process_controls() -> None:
     emulator = CryptopayEmulator()
     with pytest.raises(Exception, match="404 not_found"):
         emulator.pay_invoice(UNKNOWN, Decimal(1))
+
+
+def readme_curl_lines() -> list[list[str]]:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("E=$CRYPTOPAY_BASE_URL/_emulator\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+
+
+async def test_the_readme_curl_examples_work_as_written(
+    served: tuple[CryptopayEmulator, str], sdk: AsyncCryptopay
+) -> None:
+    """Each documented ``curl`` line, sent as curl sends it (a form content type)."""
+    emulator, url = served
+    ids: dict[str, str] = {}
+    for name in ("INVOICE_ID", "INVOICE_ID_2", "INVOICE_ID_3"):
+        created = await sdk.invoices.create(
+            price_amount="10", price_currency="EUR", pay_currency="BTC"
+        )
+        ids[name] = created.id
+    channel = await sdk.channels.create(name="c", pay_currency="BTC", receiver_currency="EUR")
+    payout = await sdk.coin_withdrawals.create(
+        address="2Mz3",
+        charged_currency="EUR",
+        received_currency="BTC",
+        charged_amount="10",
+        force_commit=True,
+    )
+    lines = readme_curl_lines()
+    assert len(lines) == 11
+    invoices = iter(ids.values())
+    async with httpx.AsyncClient(trust_env=False) as http:
+        for words in lines:
+            assert words[0] == "curl"
+            method = words[words.index("-X") + 1] if "-X" in words else "GET"
+            target = next(w for w in words if w.startswith("$E/"))
+            body = words[words.index("-d") + 1] if "-d" in words else None
+            path = (
+                target.replace("$E", f"{url}/_emulator")
+                .replace("$CHANNEL_ID", channel.id)
+                .replace("$PAYOUT_ID", payout.id)
+            )
+            if "$INVOICE_ID" in path:
+                path = path.replace("$INVOICE_ID", next(invoices))
+            answer = await http.request(
+                method,
+                path,
+                content=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded"} if body else {},
+            )
+            assert answer.status_code == 200, (words, answer.text)
+    assert emulator.clock.offset == 0  # the last line reset everything
+    assert emulator.ledger == []

@@ -6,11 +6,15 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
 from cryptopay_async import AsyncCryptopay, RetryPolicy
 from cryptopay_async.testing import CryptopayEmulator
+from cryptopay_async.testing._serve import control_token_for
+from cryptopay_async.testing._serve import main as serve_main
 from cryptopay_async.testing._server import free_port
 
 pytestmark = pytest.mark.anyio
@@ -81,3 +85,106 @@ async def test_the_plugin_fixtures(
         api_key=emulator.api_key, api_secret=emulator.api_secret, base_url=url, rate_limiter=None
     ) as client:
         assert await client.coins.list()
+
+
+def serve_help(*command: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", *command, "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return {word.strip("[],") for word in done.stdout.split() if word.startswith(("--", "[--"))}
+
+
+def test_both_serve_commands_take_the_same_flags() -> None:
+    module = serve_help("cryptopay_async.testing", "serve")
+    cli = serve_help("cryptopay_async", "emulator", "serve")
+    assert module == cli
+    assert {
+        "--api-key",
+        "--api-secret",
+        "--callback-secret",
+        "--callback-url",
+        "--rate-limit",
+        "--rate-period",
+        "--error-503-rate",
+        "--drop-rate",
+        "--delay-rate",
+        "--delay-seconds",
+        "--control-token",
+        "--env-file",
+    } <= module
+
+
+@pytest.mark.parametrize("entry", [["cryptopay_async.testing"], ["cryptopay_async", "emulator"]])
+def test_port_0_env_file_and_token_are_printed_as_an_export_line(
+    entry: list[str], tmp_path: Path
+) -> None:
+    env_file = tmp_path / "emulator.env"
+    command = [
+        sys.executable,
+        "-m",
+        *entry,
+        "serve",
+        "--port",
+        "0",
+        "--api-key",
+        "k-1",
+        "--control-token",
+        "tok en'$",  # quoted so a shell reads it back exactly
+        "--env-file",
+        str(env_file),
+    ]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline().strip()
+            settings = dict(word.split("=", 1) for word in shlex.split(line)[1:])
+            with httpx.Client(base_url=settings["CRYPTOPAY_BASE_URL"]) as http:
+                refused = http.get("/_emulator/ledger")
+                allowed = http.get(
+                    "/_emulator/ledger",
+                    headers={"X-Emulator-Token": settings["CRYPTOPAY_EMULATOR_TOKEN"]},
+                )
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    assert line.startswith("export CRYPTOPAY_BASE_URL=http://127.0.0.1:")
+    assert not settings["CRYPTOPAY_BASE_URL"].endswith(":0")
+    assert settings["CRYPTOPAY_API_KEY"] == "k-1"
+    assert settings["CRYPTOPAY_EMULATOR_TOKEN"] == "tok en'$"
+    assert env_file.read_text() == line + "\n"
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    assert (refused.status_code, allowed.status_code) == (401, 200)
+    shell = subprocess.run(
+        ["sh", "-c", f'. {shlex.quote(str(env_file))} && printf %s "$CRYPTOPAY_EMULATOR_TOKEN"'],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert shell.stdout == "tok en'$"
+
+
+@pytest.mark.parametrize(
+    ("host", "given", "generated"),
+    [
+        ("127.0.0.1", None, False),
+        ("::1", None, False),
+        ("localhost", None, False),
+        ("0.0.0.0", None, True),
+        ("192.168.1.10", None, True),
+        ("0.0.0.0", "mine", False),
+    ],
+)
+def test_a_token_is_generated_when_listening_beyond_loopback(
+    host: str, given: str | None, generated: bool
+) -> None:
+    token = control_token_for(host, given)
+    if generated:
+        assert token is not None
+        assert len(token) >= 24
+    else:
+        assert token == given
+
+
+def test_bad_fault_flags_are_a_usage_error() -> None:
+    assert serve_main(["--drop-rate", "2", "--port", "0"]) == 2
