@@ -27,10 +27,16 @@ MAX_CONCURRENCY = 4
 
 def requests_in_pool(client: AsyncCryptopay) -> int:
     """Requests the connection pool still counts as active or queued."""
-    transport: Any = client._runtime.http._transport
-    session = getattr(transport, "_session", None)
-    if session is not None:  # the aiohttp transport: connections handed out
-        return len(session.connector._acquired)
+    return _in_use(client._runtime.http._transport)
+
+
+def _in_use(transport: Any) -> int:
+    pools = getattr(transport, "_pools", None)
+    if pools is not None:  # transport="auto": whichever pools it built
+        return sum(_in_use(pool) for pool in pools.values())
+    if hasattr(transport, "_session"):  # the aiohttp transport: connections handed out
+        session = transport._session
+        return 0 if session is None else len(session.connector._acquired)
     return len(transport._pool._requests)
 
 

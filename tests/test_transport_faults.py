@@ -20,11 +20,13 @@ from cryptopay_async._exceptions import APIConnectionError, APITimeoutError
 from tests.misbehaving_server import Fault, MisbehavingServer, closed_port, unanswered_port
 from tests.support import API_KEY, API_SECRET
 
-# aiohttp runs on asyncio only; httpx runs under both backends.
+# aiohttp runs on asyncio only; httpx runs under both backends; "auto" picks by backend.
 TRANSPORTS = [
     pytest.param("httpx", "asyncio", id="httpx-asyncio"),
     pytest.param("httpx", "trio", id="httpx-trio"),
     pytest.param("aiohttp", "asyncio", id="aiohttp-asyncio"),
+    pytest.param("auto", "asyncio", id="auto-asyncio"),  # the default: aiohttp's pool here
+    pytest.param("auto", "trio", id="auto-trio"),  # and httpx's here
 ]
 RETRIES = 2
 TIMEOUT = 0.5
