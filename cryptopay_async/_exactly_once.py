@@ -188,6 +188,21 @@ class _Attempts:
             type(error).__name__,
         )
 
+    def still_ambiguous(self, error: CryptopayError, advice: str) -> CryptopayError:
+        """``error`` as raised after an earlier attempt may have been processed.
+
+        Whatever ends recovery afterwards (a repeat refused for another reason, a
+        read-back refused for good) says nothing about that earlier attempt, so it must
+        not claim ``maybe_processed=False``. Only answers that settle the question keep
+        their own: an object found that is not this call's, a verified expiry, and the
+        SDK's own verdicts (``RecoveryError``).
+        """
+        if self.ambiguous is None or error.maybe_processed or isinstance(error, _SETTLING):
+            return error
+        error.maybe_processed = True
+        error._amend(f"an earlier attempt failed ambiguously ({self.ambiguous}): {advice}")
+        return error
+
     async def next_round(self, advice: str) -> None:
         """Wait before the next repeat, or give up with the last ambiguous error."""
         elapsed = anyio.current_time() - self.started
@@ -247,7 +262,20 @@ class _Create(_Attempts):
         self.values = values
         self.send = send
 
+    @property
+    def advice(self) -> str:
+        return (
+            f"it may exist; read it back later by custom_id {shown(self.custom_id)}; "
+            "repeating this call is safe (a duplicate is refused with 409)"
+        )
+
     async def run(self) -> Any:
+        try:
+            return await self._settle()
+        except CryptopayError as exc:
+            raise self.still_ambiguous(exc, self.advice) from exc.__cause__
+
+    async def _settle(self) -> Any:
         recovery, custom_id = self.recovery, self.custom_id
         while True:
             try:
@@ -263,16 +291,20 @@ class _Create(_Attempts):
                     return self._checked(found)
             except CryptopayError as exc:
                 if not exc.maybe_processed:
+                    if self.ambiguous is None or recovery.read_back is None:
+                        raise
+                    # A repeat refused (say for the balance the first attempt used) is
+                    # no proof the first did not land: look once more before raising.
+                    found = await self.read(recovery.read_back, custom_id)
+                    if found is not None:
+                        return self._checked(found)
                     raise
                 self.note_ambiguous(exc)
                 if recovery.read_back is not None:
                     found = await self.read(recovery.read_back, custom_id)
                     if found is not None:
                         return self._checked(found)
-            await self.next_round(
-                f"it may exist; read it back later by custom_id {shown(custom_id)}; "
-                "repeating this call is safe (a duplicate is refused with 409)"
-            )
+            await self.next_round(self.advice)
 
     async def _find(self) -> Any:
         if self.recovery.read_back is not None:
@@ -388,7 +420,18 @@ class _Commit(_Attempts):
         self.path_args = path_args
         self.send = send
 
+    ADVICE = (
+        "it may have been committed; read it back and check before committing "
+        "again (a second commit is refused with 409)"
+    )
+
     async def run(self) -> Any:
+        try:
+            return await self._settle()
+        except CryptopayError as exc:
+            raise self.still_ambiguous(exc, self.ADVICE) from exc.__cause__
+
+    async def _settle(self) -> Any:
         recovery = self.recovery
         while True:
             try:
@@ -403,8 +446,19 @@ class _Commit(_Attempts):
             except UnprocessableEntityError as exc:
                 if not _expired(exc):
                     raise
-                if self.ambiguous is not None and await self._was_committed():
-                    return await self._committed(exc)
+                if self.ambiguous is not None:
+                    committed = await self._was_committed()
+                    if committed is None:
+                        raise RecoveryError(
+                            f"{recovery.what} {self.path_args[-1]}: an earlier commit "
+                            "failed ambiguously, the repeat was refused as expired, and "
+                            "it could not be read back to tell whether the earlier one "
+                            "was applied: read it back later; do not create a "
+                            "replacement until you know",
+                            maybe_processed=True,
+                        ) from exc
+                    if committed:
+                        return await self._committed(exc)
                 raise CommitExpiredError(
                     f"not committed within its 30-second window: this {recovery.what} "
                     "expired and nothing was moved; create a new one",
@@ -415,6 +469,8 @@ class _Commit(_Attempts):
                 ) from exc
             except CryptopayError as exc:
                 if not exc.maybe_processed:
+                    if self.ambiguous is not None and await self._was_committed():
+                        return await self._committed(exc)
                     raise
                 self.note_ambiguous(exc)
                 if recovery.committed is not None:
@@ -426,15 +482,13 @@ class _Commit(_Attempts):
                 if self.operation == "invoices.commit_recalculation":
                     _RECENT.pop(self.path_args[1], None)
                 return result
-            await self.next_round(
-                "it may have been committed; read it back and check before committing "
-                "again (a second commit is refused with 409)"
-            )
+            await self.next_round(self.ADVICE)
 
-    async def _was_committed(self) -> bool:
+    async def _was_committed(self) -> bool | None:
+        """Whether an earlier attempt committed it; None when that cannot be told now."""
         if self.recovery.committed is not None:
             current = await self.read(self.recovery.read_back, self.path_args[0])
-            return current is not None and self.recovery.committed(current)
+            return None if current is None else self.recovery.committed(current)
         # An exchange transfer moves money in the ledger only once committed.
         transfer_id = self.path_args[0]
         row = await self.ledger_row(lambda row: row.reference_id == transfer_id)
@@ -466,6 +520,11 @@ class _Commit(_Attempts):
                 maybe_processed=True,
             )
         return recalculation
+
+
+# Answers that settle whether an earlier ambiguous attempt acted: they keep their own
+# ``maybe_processed``.
+_SETTLING = (RecoveryError, CommitExpiredError)
 
 
 def _expired(error: UnprocessableEntityError) -> bool:

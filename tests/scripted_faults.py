@@ -8,7 +8,9 @@ by the matching attempts; once used up, attempts go through untouched:
   request, then the answer is lost (read timeout, connection dropped, 500 instead);
 - ``"502-before"`` / ``"timeout-before"``: the request is lost on the way: never processed;
 - ``"404-before"``: a read-back answered "not found" without asking the emulator (the
-  object is not visible yet).
+  object is not visible yet); ``"403-before"``: refused without asking it;
+- ``"422-expired-before"``: a commit answered "expired" without asking the emulator (a
+  server that checks the 30-second window before whether it was committed).
 """
 
 from __future__ import annotations
@@ -61,6 +63,10 @@ class ScriptedFaults(httpx.AsyncBaseTransport):
             return _error(request, 502, "bad_gateway")
         if outcome == "404-before":
             return _error(request, 404, "not_found")
+        if outcome == "403-before":
+            return _error(request, 403, "forbidden")
+        if outcome == "422-expired-before":
+            return _error(request, 422, "expired")
         if outcome == "timeout-before":
             # How a transport proves nothing was sent: httpcore's event for a failed connect.
             await request.extensions["trace"]("connection.connect_tcp.failed", {})

@@ -332,3 +332,74 @@ async def test_a_request_never_sent_is_not_ambiguous() -> None:
             await create_invoice(client, "ORDER-8")
     assert info.value.maybe_processed is False
     assert faults.attempts("GET", "/api/invoices/custom_id/.*") == []
+
+
+def leave_balance_for_one(emulator: CryptopayEmulator, currency: str, amount: str) -> None:
+    emulator.api.store.accounts[currency]["balance"] = amount
+
+
+async def test_repeat_refused_for_another_reason_after_the_first_landed_returns_it() -> None:
+    """The first payout lands and uses the balance; its read-back lags (404), so the
+    repeat is refused with 422 (not enough balance) before the custom_id is checked: that
+    refusal is no proof nothing was moved, so the SDK reads back again instead."""
+    emulator = CryptopayEmulator()
+    leave_balance_for_one(emulator, "EUR", "60")
+    rules = [
+        Rule("POST", "/api/coin_withdrawals", ["timeout-after"]),
+        Rule("GET", "/api/coin_withdrawals/custom_id/.*", ["404-before"]),
+    ]
+    async with scripted_client(emulator, rules, retry_policy=FAST) as (client, faults):
+        withdrawal = await create_withdrawal(client, "PAYOUT-LAG")
+    assert [o["id"] for o in stored(emulator, "coin_withdrawals", "PAYOUT-LAG")] == [withdrawal.id]
+    assert faults.attempts("POST", "/api/coin_withdrawals") == ["timeout-after", "ok"]
+    assert len(emulator.ledger_for("PAYOUT-LAG")) == 1
+
+
+async def test_repeat_refused_while_the_read_back_still_lags_says_it_may_exist() -> None:
+    """Never ``maybe_processed=False`` after an attempt that may have moved money."""
+    emulator = CryptopayEmulator()
+    leave_balance_for_one(emulator, "EUR", "60")
+    rules = [
+        Rule("POST", "/api/coin_withdrawals", ["timeout-after"]),
+        Rule("GET", "/api/coin_withdrawals/custom_id/.*", ["404-before"] * 10),
+    ]
+    async with scripted_client(emulator, rules, retry_policy=FAST) as (client, _):
+        with pytest.raises(UnprocessableEntityError) as info:
+            await create_withdrawal(client, "PAYOUT-LAG2")
+    assert info.value.maybe_processed is True
+    assert "custom_id 'PAYOUT-LAG2'" in str(info.value)
+    assert len(emulator.ledger_for("PAYOUT-LAG2")) == 1
+
+
+async def test_a_read_back_that_fails_for_good_after_an_ambiguous_create_stays_ambiguous() -> None:
+    """A 403 on the read-back (say a key without read rights) must not end recovery with
+    an error claiming the create certainly did not act."""
+    emulator = CryptopayEmulator()
+    rules = [
+        Rule("POST", "/api/invoices", ["timeout-after"]),
+        Rule("GET", "/api/invoices/custom_id/.*", ["403-before"]),
+    ]
+    async with scripted_client(emulator, rules, retry_policy=FAST) as (client, faults):
+        with pytest.raises(CryptopayError) as info:
+            await create_invoice(client, "ORDER-403")
+    assert info.value.maybe_processed is True
+    assert "custom_id 'ORDER-403'" in str(info.value)
+    assert faults.attempts("POST", "/api/invoices") == ["timeout-after"]
+
+
+async def test_commit_read_back_unreachable_when_the_repeat_finds_it_expired() -> None:
+    """The first commit lands (answer lost); the repeat is answered 'expired' and the
+    read-back fails: "nothing was moved" would be a guess, so it is not said."""
+    emulator = CryptopayEmulator()
+    rules = [
+        Rule("POST", "/api/coin_withdrawals/.*/commit", ["timeout-after", "422-expired-before"]),
+        Rule("GET", "/api/coin_withdrawals/[^/]*", ["502-before"] * 20),
+    ]
+    async with scripted_client(emulator, rules, retry_policy=FAST) as (client, _):
+        withdrawal = await two_step_withdrawal(client, "PAYOUT-EXP")
+        with pytest.raises(CryptopayError) as info:
+            await client.coin_withdrawals.commit(withdrawal.id)
+    assert not isinstance(info.value, CommitExpiredError)
+    assert info.value.maybe_processed is True
+    assert "nothing was moved" not in str(info.value)
+    assert len(emulator.ledger_for("PAYOUT-EXP")) == 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import inspect
 import json
+import os
 import signal
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -273,9 +274,11 @@ async def _create(client: AsyncCryptopay, kind: Kind, values: dict[str, Any]) ->
 class ResultsFile:
     """Results as rows finish: CSV, or JSON Lines when the file name says so."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, json_lines: bool | None = None) -> None:
         self.path = path
-        self.json = path.suffix.lower() in (".jsonl", ".ndjson")
+        self.json = (
+            path.suffix.lower() in (".jsonl", ".ndjson") if json_lines is None else json_lines
+        )
         self._file: IO[str] = path.open("w", encoding="utf-8", newline="")
         self._csv = csv.DictWriter(self._file, fieldnames=RESULT_FIELDS)
         if not self.json:
@@ -291,12 +294,20 @@ class ResultsFile:
         self._file.flush()
 
     def close(self, outcomes: list[Outcome]) -> None:
-        """Rewrite what was written as rows finished, in row order."""
+        """Rewrite what was written as rows finished, in row order.
+
+        Written beside it and then renamed over it: a crash while rewriting leaves the
+        file written as rows finished, never a truncated one.
+        """
         self._file.close()
-        replacement = ResultsFile(self.path)
-        for outcome in sorted(outcomes, key=lambda o: o.row):
-            replacement.write(outcome)
-        replacement._file.close()
+        sorted_path = self.path.with_name(f".{self.path.name}.sorting")
+        replacement = ResultsFile(sorted_path, json_lines=self.json)
+        try:
+            for outcome in sorted(outcomes, key=lambda o: o.row):
+                replacement.write(outcome)
+        finally:
+            replacement._file.close()
+        os.replace(sorted_path, self.path)
 
 
 async def run_batch(

@@ -22,7 +22,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from cryptopay_async.cli._batch import Kind, Row, RowError, check_columns, read_rows, run_batch
+from cryptopay_async.cli._batch import (
+    Kind,
+    Outcome,
+    ResultsFile,
+    Row,
+    RowError,
+    check_columns,
+    read_rows,
+    run_batch,
+)
 from cryptopay_async.testing import CryptopayEmulator, Faults, serve_in_thread
 
 pytestmark = pytest.mark.anyio
@@ -277,3 +286,28 @@ def test_a_field_over_the_csv_limit_is_a_row_error(tmp_path: Path) -> None:
     assert isinstance(first, Row)
     assert isinstance(second, RowError)
     assert str(second).startswith("row 2: not CSV (field larger than field limit")
+
+
+def test_a_crash_while_sorting_the_results_leaves_the_rows_already_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The final rewrite in row order must not truncate the results of a finished run."""
+    path = tmp_path / "rows.results.csv"
+    out = ResultsFile(path)
+    outcomes = [Outcome(n, f"P-{n}", id=f"id-{n}", status="pending") for n in (2, 1)]
+    for outcome in outcomes:
+        out.write(outcome)
+    calls = 0
+    real_write = ResultsFile.write
+
+    def crash_on_second_row(self: ResultsFile, outcome: Outcome) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OSError("disk full")
+        real_write(self, outcome)
+
+    monkeypatch.setattr(ResultsFile, "write", crash_on_second_row)
+    with pytest.raises(OSError, match="disk full"):
+        out.close(outcomes)
+    assert sorted(results(path)) == [1, 2]
