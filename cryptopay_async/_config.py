@@ -44,6 +44,10 @@ def credential(value: str | None, argument: str, env_var: str, *, required: bool
         raise TypeError(f"{argument} must be a str, got {type(value).__name__}")
     if value != value.strip() or any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in value):
         raise ValueError(f"{argument} contains whitespace or control characters")
+    # Keys and secrets are ASCII tokens; anything else could not be put in a header or
+    # HMAC'd the way the server does, and would fail untyped at the first request.
+    if not value.isascii():
+        raise ValueError(f"{argument} contains characters outside printable ASCII")
     return value
 
 

@@ -137,6 +137,17 @@ def test_credentials_with_whitespace_are_refused_without_echoing_them(value: str
     assert value.strip() not in str(caught.value)
 
 
+@pytest.mark.parametrize("argument", ["api_key", "api_secret", "callback_secret"])
+@pytest.mark.parametrize("value", ["key\udcff", "ключ", "key\u00e9"])
+def test_non_ascii_credentials_are_a_value_error_naming_the_argument(
+    argument: str, value: str
+) -> None:
+    settings = {"api_key": "k", "api_secret": "s", argument: value}
+    with pytest.raises(ValueError, match=f"{argument} contains characters outside") as caught:
+        AsyncCryptopay(**settings)
+    assert value not in str(caught.value)
+
+
 def test_repr_hides_the_secrets() -> None:
     client = AsyncCryptopay(api_key="KEYKEYKEY", api_secret=API_SECRET, callback_secret="cbsecret")
     text = repr(client) + repr(client.__dict__)
