@@ -142,7 +142,7 @@ def test_credentials_with_whitespace_are_refused_without_echoing_them(value: str
 def test_non_ascii_credentials_are_a_value_error_naming_the_argument(
     argument: str, value: str
 ) -> None:
-    settings = {"api_key": "k", "api_secret": "s", argument: value}
+    settings: dict[str, Any] = {"api_key": "k", "api_secret": "s", argument: value}
     with pytest.raises(ValueError, match=f"{argument} contains characters outside") as caught:
         AsyncCryptopay(**settings)
     assert value not in str(caught.value)
