@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import inspect
+import io
 import json
 import os
 import signal
@@ -111,7 +112,9 @@ def _json_lines(text: str) -> Iterator[Row | RowError]:
 
 
 def _csv_rows(text: str) -> Iterator[Row | RowError]:
-    reader = csv.DictReader(text.splitlines())
+    # The csv module splits records itself: quoted newlines stay inside their field, and
+    # characters str.splitlines() would break on (U+2028, U+0085) are plain text.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     number = 0
     try:
         for number, record in enumerate(reader, start=1):

@@ -117,6 +117,24 @@ def test_csv_cells_become_arguments(tmp_path: Path) -> None:
     assert "travel_rule_compliant must be true or false, got 'maybe'" in str(second)
 
 
+@pytest.mark.parametrize(
+    "cell", ["line one\nline two", "a\u2028b", "a\x85b", "a\r\nb"], ids=repr
+)
+def test_a_quoted_cell_with_a_line_break_stays_in_its_row(tmp_path: Path, cell: str) -> None:
+    source = tmp_path / "rows.csv"
+    with source.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["custom_id", "name", "price_currency"])
+        writer.writerow(["P1", cell, "EUR"])
+        writer.writerow(["P2", "plain", "EUR"])
+    first, second = read_rows(source)
+    assert isinstance(first, Row)
+    assert isinstance(second, Row)
+    assert first.values["custom_id"] == "P1"
+    assert first.values["price_currency"] == "EUR"
+    assert second.values["custom_id"] == "P2"
+
+
 def test_a_custom_id_twice_in_one_file_is_refused_on_the_later_row(tmp_path: Path) -> None:
     rows = [{**INVOICE, "custom_id": "A"}, {**INVOICE, "custom_id": "B"}]
     rows.append({**INVOICE, "custom_id": "A"})
