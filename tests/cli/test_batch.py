@@ -117,9 +117,7 @@ def test_csv_cells_become_arguments(tmp_path: Path) -> None:
     assert "travel_rule_compliant must be true or false, got 'maybe'" in str(second)
 
 
-@pytest.mark.parametrize(
-    "cell", ["line one\nline two", "a\u2028b", "a\x85b", "a\r\nb"], ids=repr
-)
+@pytest.mark.parametrize("cell", ["line one\nline two", "a\u2028b", "a\x85b", "a\r\nb"], ids=repr)
 def test_a_quoted_cell_with_a_line_break_stays_in_its_row(tmp_path: Path, cell: str) -> None:
     source = tmp_path / "rows.csv"
     with source.open("w", newline="", encoding="utf-8") as file:
