@@ -59,8 +59,9 @@ def world() -> Iterator[tuple[dict[str, str], Receiver]]:
             "serve",
             "--port",
             "0",
-            "--callback-secret",
-            CALLBACK_SECRET,
+            # One argument: a random secret may start with "-", which argparse would
+            # otherwise read as an option.
+            f"--callback-secret={CALLBACK_SECRET}",
             "--callback-url",
             f"{receiver_url}/cryptopay/callbacks",
         ]
