@@ -25,6 +25,15 @@ def test_the_license_file_is_the_mit_license_pyproject_declares() -> None:
     assert "Permission is hereby granted, free of charge" in text
 
 
+def test_the_cli_extra_installs_what_the_emulator_and_the_demo_import() -> None:
+    # `nox -s demo` installs only `.[cli]`; the demo serves the emulator on Starlette.
+    cli = PROJECT["optional-dependencies"]["cli"]
+    assert "cryptopay-async[testing]" in cli
+    testing = " ".join(PROJECT["optional-dependencies"]["testing"])
+    assert "starlette" in testing
+    assert "uvicorn" in testing
+
+
 def test_project_urls_point_at_source_issues_and_the_api_reference() -> None:
     urls = PROJECT["urls"]
     assert {"Homepage", "Source", "Issues"} <= set(urls)
