@@ -30,13 +30,14 @@ import aiohttp
 import anyio
 import httpx
 import orjson
-from httpx_aiohttp import AiohttpTransport
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import ratios, save, summary, table, verdict
 
 from cryptopay_async import AsyncCryptopay, _decoding
+from cryptopay_async._aiohttp_transport import AiohttpTransport
+from cryptopay_async._config import shared_ssl_context
 from cryptopay_async.testing._server import free_port
 
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "5"))
@@ -47,6 +48,7 @@ INVOICE_ID = "03692121-10b9-40bf-a79f-f9ad1f89f13d"
 
 NODE = Path(__file__).resolve().parent / "node"
 NODE_CLIENT = "Node reference (axios, as the official SDK)"
+RAW_AIOHTTP = "raw httpx over the SDK's aiohttp transport, same pool"
 DEFAULT = "cryptopay-async, default install with [speedups]"
 NO_EXTRAS = "cryptopay-async, no extras (httpx, cattrs)"
 
@@ -115,7 +117,9 @@ async def clients(url: str) -> AsyncIterator[dict[str, dict[str, Call]]]:
         AsyncCryptopay(**sdk_options, transport="aiohttp") as sdk_aiohttp,
         httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as raw,
         httpx.AsyncClient(
-            base_url=url, timeout=120, transport=AiohttpTransport(limits=limits)
+            base_url=url,
+            timeout=120,
+            transport=AiohttpTransport(ssl_context=shared_ssl_context(), limits=limits),
         ) as raw_aiohttp,
         aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=POOL)) as session,
     ):
@@ -163,7 +167,7 @@ async def clients(url: str) -> AsyncIterator[dict[str, dict[str, Call]]]:
                 "invoice": lambda: sdk_aiohttp.invoices.retrieve(INVOICE_ID),
                 "page": lambda: sdk_page(sdk_aiohttp),
             },
-            "raw httpx over httpx-aiohttp, same pool": httpx_calls(raw_aiohttp),
+            RAW_AIOHTTP: httpx_calls(raw_aiohttp),
             "aiohttp.ClientSession": {"invoice": session_one, "page": session_page},
         }
 
@@ -243,7 +247,7 @@ def report(data: dict[str, Any]) -> None:
     sdk, raw = "cryptopay-async (httpx)", "raw httpx, same pool"
     fast, raw_fast = (
         "cryptopay-async (transport='aiohttp')",
-        "raw httpx over httpx-aiohttp, same pool",
+        RAW_AIOHTTP,
     )
     rows = []
     targets: dict[str, bool] = {}

@@ -18,9 +18,10 @@ from codegen._callbacks import generate_callbacks
 from codegen._models import generate_models
 from codegen._resources import generate_resources
 from codegen._source import check_lines
-from codegen._spec import CALLBACKS_OUT, MODELS_OUT, RESOURCES_OUT, load
+from codegen._spec import CALLBACKS_OUT, MODELS_OUT, RESOURCES_OUT, WIRE_OUT, load
+from codegen._wire import generate_wire
 
-__all__ = ["CALLBACKS_OUT", "MODELS_OUT", "RESOURCES_OUT", "render"]
+__all__ = ["CALLBACKS_OUT", "MODELS_OUT", "RESOURCES_OUT", "WIRE_OUT", "render"]
 
 
 def render() -> dict[Path, str]:
@@ -30,4 +31,5 @@ def render() -> dict[Path, str]:
         MODELS_OUT: check_lines(generate_models(models)),
         RESOURCES_OUT: check_lines(generate_resources(endpoints, models["models"])),
         CALLBACKS_OUT: check_lines(generate_callbacks(models)),
+        WIRE_OUT: check_lines(generate_wire(models)),
     }

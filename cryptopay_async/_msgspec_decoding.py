@@ -3,31 +3,31 @@
 msgspec builds attrs instances itself (no intermediate dicts), reads money as
 ``Decimal`` from a JSON string or from a JSON number's own text (never through a binary
 float), refuses a wrong type with a path (``$.data[3].pay_amount``) and ignores unknown
-keys. Three rules of the contract it does not express are added here:
+keys. The rules of the contract it does not express (an unknown enum value kept as
+``str``, finite money, timestamps with an offset) live in the *wire* subclasses that
+``python -m codegen`` writes to ``_msgspec_wire.py``: msgspec decodes into the wire
+class, whose ``__attrs_post_init__`` applies the rules and sets ``__class__`` back to the
+public model. This module maps a requested type to the type msgspec decodes
+(``Invoice`` → ``InvoiceWire``, ``list[Invoice]`` → ``list[InvoiceWire]``) and refuses to
+build a decoder for a model that has a rule but no wire class, so a model added without
+regenerating fails on its first use rather than decoding loosely.
 
-- ``E | str`` enum fields (unknown values kept as ``str``): msgspec refuses unions of two
-  string-like types, so each model that needs a rule gets a *wire* subclass: the same
-  fields and slots, enum fields annotated ``str``. msgspec reads annotations through the
-  MRO and runs ``__attrs_post_init__``; the wire class's hook maps known values to their
-  members, checks the rules below, and sets ``__class__`` back to the public model (legal:
-  the layouts are identical, the subclass adds no slots). Callers only ever see the public
-  classes; a model with no rule to add is decoded natively.
-- ``Decimal`` must be finite: msgspec accepts ``"NaN"`` and ``"Infinity"``.
-- a naive timestamp is read as UTC, as the core engine does.
+A timestamp without an offset is refused by msgspec (``Meta(tz=True)``, checked in C at
+no cost); ``_decoding.MsgspecEngine`` then hands that one body to the core engine, which
+reads a naive timestamp as UTC (Cryptopay sends offsets: this is the rare path).
 
-Measured on a 100-invoice page (85 KB, see ``benchmarks/bench_decode.py``): msgspec into
-plain attrs classes 190 µs, with the wire hooks about 285 µs; msgspec into mirror
-``Struct`` types then copied into the attrs models 407 µs; stdlib ``json`` plus the cattrs
-engine about 900 µs. The hooks cost a third but keep one contract for both engines.
+Measured on a 100-invoice page (85 KB, ``benchmarks/bench_decode.py``, quiet machine,
+medians of 7): msgspec into the plain attrs classes, no rules, 196 µs; with the rules in
+hooks built at import from ``attrgetter`` and ``map`` closures (the previous design)
+349 µs; with the generated hooks about 257 µs; msgspec into mirror ``Struct`` types then
+copied into the attrs models 407 µs; stdlib ``json`` plus the cattrs engine about 950 µs.
 """
 
 from __future__ import annotations
 
-import operator
 import types
 import typing
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -35,121 +35,42 @@ import attrs
 import msgspec
 
 from cryptopay_async._converter import enum_members
+from cryptopay_async._msgspec_wire import WIRE, Aware
+
+NAIVE_TIMESTAMP = "Expected `datetime` with a timezone component"
+"""The start of msgspec's message for a timestamp without an offset."""
 
 
-class _Envelope(msgspec.Struct):
-    data: Any
-    meta: Any = None
-
-
-_is_finite = Decimal.is_finite
-_tzinfo = operator.attrgetter("tzinfo")
-_set = object.__setattr__
-
-
-def _values(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]] | None:
-    """A C-level getter of the fields' values as a tuple, or None when there are none."""
-    if not names:
-        return None
-    get = operator.attrgetter(*names)
-    return get if len(names) > 1 else lambda obj: (get(obj),)
-
-
-def _post_init(
-    public: type,
-    enums: tuple[tuple[str, dict[str, Any]], ...],
-    decimals: tuple[str, ...],
-    timestamps: tuple[str, ...],
-) -> Callable[[Any], None]:
-    """The rules msgspec does not apply, run as each instance is built (see the docstring)."""
-    get_decimals, get_timestamps = _values(decimals), _values(timestamps)
-
-    def post_init(self: Any) -> None:
-        _set(self, "__class__", public)
-        for name, members in enums:
-            value = getattr(self, name)
-            _set(self, name, members.get(value, value))
-        if get_decimals is not None:
-            found = get_decimals(self)
-            # filter(None, ...) drops None and zero, both fine; the rest must be finite.
-            if not all(map(_is_finite, filter(None, found))):
-                name, value = next(
-                    (n, v) for n, v in zip(decimals, found, strict=True) if v and not v.is_finite()
-                )
-                raise ValueError(f"field `{name}`: expected a finite decimal, got {value}")
-        if get_timestamps is not None:
-            found = get_timestamps(self)
-            if None in map(_tzinfo, filter(None, found)):
-                for name, value in zip(timestamps, found, strict=True):
-                    if value is not None and value.tzinfo is None:
-                        _set(self, name, value.replace(tzinfo=UTC))
-
-    return post_init
-
-
-class _WireTypes:
-    """The type msgspec decodes for each public type (built once per type, then cached)."""
-
-    def __init__(self) -> None:
-        self._models: dict[type, type] = {}
-
-    def of(self, tp: Any) -> Any:
-        if isinstance(tp, type) and attrs.has(tp):
-            return self._model(tp)
-        origin, args = typing.get_origin(tp), typing.get_args(tp)
-        if origin in (typing.Union, types.UnionType):
-            return _union([self.of(a) for a in args])
-        if origin is list:
-            return types.GenericAlias(list, (self.of(args[0]),))
-        if origin is dict:
-            return types.GenericAlias(dict, (args[0], self.of(args[1])))
+def wire_type(tp: Any) -> Any:
+    """The type msgspec decodes for ``tp``: wire classes in place of public models."""
+    if isinstance(tp, type):
+        if tp is datetime:
+            return Aware
+        if attrs.has(tp):
+            return WIRE.get(tp) or _native(tp)
         return tp
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        result = wire_type(args[0])
+        for member in args[1:]:
+            result = result | wire_type(member)
+        return result
+    if origin is list:
+        return types.GenericAlias(list, (wire_type(args[0]),))
+    if origin is dict:
+        return types.GenericAlias(dict, (args[0], wire_type(args[1])))
+    return tp
 
-    def _model(self, cls: type) -> type:
-        found = self._models.get(cls)
-        if found is not None:
-            return found
-        self._models[cls] = cls  # a recursive model would stop here rather than loop
-        hints = typing.get_type_hints(cls)
-        annotations: dict[str, Any] = {}
-        enums: list[tuple[str, dict[str, Any]]] = []
-        decimals: list[str] = []
-        timestamps: list[str] = []
-        for field in attrs.fields(cls):
-            tp = hints[field.name]
-            members = enum_members(tp)
-            if members is not None:
-                enums.append((field.name, members[0]._value2member_map_))
-                annotations[field.name] = str | None if members[1] else str
-                continue
-            plain = {a for a in typing.get_args(tp) if a is not type(None)} or {tp}
-            if plain == {Decimal}:
-                decimals.append(field.name)
-            elif plain == {datetime}:
-                timestamps.append(field.name)
-            annotations[field.name] = self.of(tp)
-        if enums or decimals or timestamps or annotations != hints:
-            wire = type(
-                f"{cls.__name__}Wire",
-                (cls,),
-                {
-                    "__slots__": (),
-                    "__annotations__": annotations,
-                    "__attrs_post_init__": _post_init(
-                        cls, tuple(enums), tuple(decimals), tuple(timestamps)
-                    ),
-                },
+
+def _native(cls: type) -> type:
+    """``cls`` itself, after making sure none of its fields needs a rule of the contract."""
+    for name, tp in typing.get_type_hints(cls).items():
+        if wire_type(tp) != tp or enum_members(tp) or Decimal in (tp, *typing.get_args(tp)):
+            raise TypeError(
+                f"{cls.__name__}.{name} needs a wire class for the msgspec engine: "
+                "run `python -m codegen`"
             )
-            self._models[cls] = wire
-        return self._models[cls]
-
-
-def _union(members: list[Any]) -> Any:
-    """``A | B | None`` again, from the wire type of each member."""
-    result = members[0]
-    for member in members[1:]:
-        result = result | member
-    return result
+    return cls
 
 
 class MsgspecDecoders:
@@ -162,20 +83,19 @@ class MsgspecDecoders:
     errors = msgspec
 
     def __init__(self) -> None:
-        self._wire = _WireTypes()
         self._documents: dict[Any, msgspec.json.Decoder[Any]] = {}
         self._envelopes: dict[Any, msgspec.json.Decoder[Any]] = {}
 
     def document(self, raw: bytes, tp: Any) -> Any:
         decoder = self._documents.get(tp)
         if decoder is None:
-            decoder = self._documents[tp] = msgspec.json.Decoder(self._wire.of(tp))
+            decoder = self._documents[tp] = msgspec.json.Decoder(wire_type(tp))
         return decoder.decode(raw)
 
     def envelope(self, raw: bytes, tp: Any) -> tuple[Any, Any]:
         decoder = self._envelopes.get(tp)
         if decoder is None:
-            wire = msgspec.defstruct("Envelope", [("data", self._wire.of(tp)), ("meta", Any, None)])
+            wire = msgspec.defstruct("Envelope", [("data", wire_type(tp)), ("meta", Any, None)])
             decoder = self._envelopes[tp] = msgspec.json.Decoder(wire)
         body = decoder.decode(raw)
         return body.data, body.meta
