@@ -104,44 +104,40 @@ def new_http_client(
     *,
     proxy: httpx.URL | None = None,
     ssl_context: ssl.SSLContext | None = None,
-) -> httpx.AsyncClient:
-    """The client's own pool: httpx's, aiohttp's behind httpx (``transport="aiohttp"``), or
-    ``"auto"`` (the default, ``_auto_transport``): aiohttp's under asyncio when installed.
+) -> tuple[httpx.AsyncClient, httpx.AsyncBaseTransport]:
+    """The client's own pool, and the ``httpx.AsyncClient`` that owns it.
 
-    aiohttp's connection pool stays fast under concurrency (see benchmarks/); it needs
-    the ``aiohttp-transport`` extra and runs under asyncio only. ``proxy`` (chosen by
-    ``_proxies``) and ``ssl_context`` (``tls_context``) apply to both; httpx's own
-    reading of the environment stays off, the choice was made already. Both transports
-    report when a request starts going out (``middleware/_transport``), which the retry
-    decision relies on.
+    The pool is httpx's, aiohttp's behind httpx (``transport="aiohttp"``), or ``"auto"``
+    (the default, ``_auto_transport``): aiohttp's under asyncio when installed. aiohttp's
+    connection pool stays fast under concurrency (see benchmarks/); it needs the
+    ``aiohttp-transport`` extra and runs under asyncio only. ``proxy`` (chosen by
+    ``_proxies``) and ``ssl_context`` (``tls_context``) are the pool's own; httpx's
+    reading of the environment stays off, the choice was made already. Every pool
+    reports when a request starts going out (``middleware/_transport``), which the retry
+    decision relies on, and the transport step sends to the pool directly
+    (``middleware/_transport`` says why).
     """
     limits = httpx.Limits(
         max_connections=max_concurrency, max_keepalive_connections=max_concurrency
     )
     context = ssl_context or shared_ssl_context()
-    pool: httpx.AsyncBaseTransport | None
+    pool: httpx.AsyncBaseTransport
     if transport == "httpx":
-        pool = None
+        pool = httpx.AsyncHTTPTransport(verify=context, limits=limits, proxy=proxy)
     elif transport == "aiohttp":
         pool = aiohttp_pool(context, limits, proxy)
-        proxy = None  # carried by the aiohttp pool, not by an httpx proxy mount
     elif transport == "auto":
         from cryptopay_async._auto_transport import AutoTransport
 
         pool = AutoTransport(ssl_context=context, limits=limits, proxy=proxy)
-        proxy = None  # carried by whichever pool runs
     else:
         raise ValueError(
             f"unknown transport {transport!r}: valid values are 'auto', 'httpx', 'aiohttp'"
         )
-    return httpx.AsyncClient(
-        verify=context,
-        limits=limits,
-        follow_redirects=False,
-        trust_env=False,
-        transport=pool,
-        proxy=proxy,
+    client = httpx.AsyncClient(
+        verify=context, limits=limits, follow_redirects=False, trust_env=False, transport=pool
     )
+    return client, pool
 
 
 def aiohttp_pool(

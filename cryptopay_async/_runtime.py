@@ -82,8 +82,9 @@ class Runtime:
             else RateLimitMiddleware(rate_limiter, max_pause=settings.retry_policy.max_retry_after)
         )
         self.owns_http = http_client is None
+        pool = None
         if http_client is None:
-            http_client = _config.new_http_client(
+            http_client, pool = _config.new_http_client(
                 settings.max_concurrency,
                 transport,
                 proxy=choose_proxy(
@@ -92,8 +93,9 @@ class Runtime:
                 ssl_context=_config.tls_context(verify, trust_env),
             )
         self.http = http_client
-        # Only a pool built here is known to report when request bytes start going out.
-        self.transport = TransportEndpoint(http_client, trusted=self.owns_http)
+        # A pool built here is sent to directly, and is known to report when request
+        # bytes start going out; a caller's client is sent through, hooks and all.
+        self.transport = TransportEndpoint(http_client, pool=pool)
 
     def shared_steps(self) -> list[Middleware]:
         """The steps after retry: the concurrency cap, the limiter (if any), signing."""

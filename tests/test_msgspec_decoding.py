@@ -19,7 +19,7 @@ from cryptopay_async._decoding import DecodeError
 from cryptopay_async._msgspec_decoding import wire_type
 from cryptopay_async._msgspec_wire import WIRE
 from cryptopay_async.callbacks._generated import KNOWN_CALLBACKS
-from cryptopay_async.models import Invoice, InvoiceStatus, _generated
+from cryptopay_async.models import Exchange, Invoice, InvoiceStatus, _generated
 from tests.support import FIXTURES
 
 MSGSPEC, CATTRS = _decoding.ENGINES["msgspec"], _decoding.ENGINES["cattrs"]
@@ -36,7 +36,7 @@ def test_every_model_gets_a_decoder_and_callers_see_only_public_classes(cls: typ
     wire = wire_type(cls)  # refuses a model with a rule but no wire class
     assert wire is WIRE.get(cls, cls)
     if wire is not cls:
-        assert wire.__slots__ == ()
+        assert vars(wire)["__slots__"] == ()  # the layout of the public class
         assert issubclass(wire, cls)
 
 
@@ -124,7 +124,7 @@ def test_both_engines_agree_on_any_invoice(
     if outcomes[0] is not None:
         (decoded,) = outcomes[0]
         assert type(decoded) is Invoice
-        assert type(decoded.exchange).__name__ == "Exchange"
+        assert type(decoded.exchange) is Exchange
         assert decoded.created_at.tzinfo is not None
         assert decoded.price_amount.is_finite()
         assert decoded.exchange.rate.is_finite()

@@ -1,4 +1,4 @@
-"""The end of the chain: one attempt sent with httpx, redirects off, logged at DEBUG.
+"""The end of the chain: one attempt sent, redirects off, logged at DEBUG.
 
 It also records for every attempt whether any of it may have left this machine
 (``request.extensions[SENT]``), the fact the retry step and the caller base money
@@ -6,6 +6,16 @@ decisions on. The record comes from the transport's progress events (httpcore's
 ``trace`` extension, which the SDK's aiohttp transport emits too), not from the class of
 the exception: a request whose headers started going out may have been processed,
 whatever the transport later calls the failure.
+
+A pool the SDK built is sent to directly, not through ``httpx.AsyncClient.send``. What
+``send`` adds around the pool is unused by the SDK's own client (auth flows, event hooks,
+redirects, mounts: the proxy is the pool's own; and a cookie jar it fills from every
+response but never reads, since the SDK builds its requests itself), and it costs about
+45 µs of CPU per call on loopback, mostly that cookie jar parsing each response's headers
+into an ``email.message.Message`` (measured with ``benchmarks/profile_call.py``). What the
+SDK relies on is kept here: the response knows its request, the body is read before
+returning, a failure closes the response, ``elapsed`` is set, and an exception knows its
+request. A caller's own ``http_client`` is sent through ``send``, hooks and all.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -86,19 +97,28 @@ class _Body(httpx.AsyncByteStream):
 
 
 class TransportEndpoint:
-    """Sends one attempt with httpx, never following redirects, and logs it at DEBUG.
+    """Sends one attempt, never following redirects, and logs it at DEBUG.
 
     A signed request must never go to a ``Location`` (least of all on another host),
-    so redirects are off even when a caller-owned client enables them. ``trusted``
-    says the client's transport is one the SDK built (httpcore's or its aiohttp one),
-    both of which report when request bytes start going out.
+    so redirects are off even when a caller-owned client enables them. ``pool`` is the
+    transport of a client the SDK built (httpcore's, its aiohttp one, or ``auto``):
+    requests go to it directly (see the module docstring), and it is known to report
+    when request bytes start going out. Without it, requests go through
+    ``http_client.send``.
     """
 
-    __slots__ = ("_http", "_trusted")
+    __slots__ = ("_http", "_pool", "_trusted")
 
-    def __init__(self, http_client: httpx.AsyncClient, *, trusted: bool = False) -> None:
+    def __init__(
+        self,
+        http_client: httpx.AsyncClient,
+        *,
+        pool: httpx.AsyncBaseTransport | None = None,
+        trusted: bool = False,
+    ) -> None:
         self._http = http_client
-        self._trusted = trusted
+        self._pool = pool
+        self._trusted = trusted or pool is not None
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         started = time.perf_counter()
@@ -112,7 +132,10 @@ class TransportEndpoint:
         if type(request.stream) is httpx.ByteStream and request.content:
             request.stream = _Body(request.content)
         try:
-            response = await self._http.send(request, follow_redirects=False)
+            if self._pool is None:
+                response = await self._http.send(request, follow_redirects=False)
+            else:
+                response = await _send_to_pool(self._pool, request, started)
         except httpx.RequestError as exc:
             sent = not progress.certainly_unsent(exc, trusted=self._trusted)
             request.extensions[SENT] = sent
@@ -128,6 +151,35 @@ class TransportEndpoint:
         if logger.isEnabledFor(logging.DEBUG):
             _log_attempt(request, response.status_code, started, response)
         return response
+
+
+async def _send_to_pool(
+    pool: httpx.AsyncBaseTransport, request: httpx.Request, started: float
+) -> httpx.Response:
+    """What ``AsyncClient.send`` does around the pool that the SDK relies on, and no more."""
+    try:
+        response = await pool.handle_async_request(request)
+    except httpx.RequestError as exc:
+        _own(exc, request)
+        raise
+    response.request = request
+    try:
+        await response.aread()
+    except BaseException as exc:
+        if isinstance(exc, httpx.RequestError):
+            _own(exc, request)
+        await response.aclose()
+        raise
+    response.elapsed = timedelta(seconds=time.perf_counter() - started)
+    return response
+
+
+def _own(exc: httpx.RequestError, request: httpx.Request) -> None:
+    """Give ``exc`` its request, as httpx's client does (``exc.request`` raises otherwise)."""
+    try:
+        exc.request  # noqa: B018 - the property raises when no request was set
+    except RuntimeError:
+        exc.request = request
 
 
 def _log_attempt(
