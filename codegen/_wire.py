@@ -9,6 +9,11 @@ models by their wire class, and an ``__attrs_post_init__`` that msgspec runs on 
 instance. The hook sets ``__class__`` back to the public model (the layouts are equal:
 the subclass adds no slots), maps known enum values to members and checks money.
 
+A model whose only rule is finite money (``Exchange``, ``Rate``) is decoded as itself
+when it sits directly in a field of another model: the parent's hook checks its amounts
+(``exchange.rate``), which spares one hook call per nested object. It keeps its wire
+class for every other position (alone, in a list, as a dict value).
+
 Written out per model rather than built from closures at import: the hook runs once per
 decoded object, and a direct attribute test costs a fifth of an ``attrgetter`` plus
 ``map`` over a tuple (``_msgspec_decoding.py`` has the figures).
@@ -16,10 +21,11 @@ decoded object, and a direct attribute test costs a fifth of an ``attrgetter`` p
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from codegen._models import is_callback_enum, join_blocks, order_models
-from codegen._source import Group, render
+from codegen._source import Group, from_import, render
 from codegen._spec import HEADER, is_optional
 
 PURPOSE = [
@@ -28,45 +34,95 @@ PURPOSE = [
     "# value stays a str) and refuses a non-finite Decimal; timestamps must carry an offset.",
 ]
 
+Fields = dict[str, tuple[dict[str, Any], bool]]
+"""A model's fields: name -> (spec, optional)."""
 
-def wire_annotation(spec: dict[str, Any], wired: set[str]) -> str | None:
+
+@dataclass
+class Plan:
+    """What is known of the models generated so far."""
+
+    wired: set[str] = field(default_factory=set)
+    money_only: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
+    """Models whose only rule is finite money: their decimal fields and whether optional."""
+    used: set[str] = field(default_factory=set)
+    """Every name the module imports from the models and callbacks."""
+
+
+def wire_annotation(spec: dict[str, Any], plan: Plan, *, nested: bool = False) -> str | None:
     """The field's annotation for msgspec, or None when the public one serves as is."""
     if "enum" in spec:
         return "str"
     if "model" in spec:
-        return f"{spec['model']}Wire" if spec["model"] in wired else None
+        model = spec["model"]
+        if model not in plan.wired or (model in plan.money_only and not nested):
+            return None
+        return f"{model}Wire"
     kind, fmt = spec.get("type", "object"), spec.get("format")
     for container, key in (("list[{}]", "items"), ("dict[str, {}]", "additional_properties")):
         if key in spec:
             inner = spec[key]
             if "enum" in inner or inner.get("format") in ("decimal", "date-time"):
                 raise ValueError(f"no rule for a {kind} of {inner}: add one to codegen/_wire.py")
-            found = wire_annotation(inner, wired)
+            found = wire_annotation(inner, plan, nested=True)
             return container.format(found) if found else None
     return "Aware" if fmt == "date-time" else None
 
 
-def wire_class(
-    name: str, public: str, fields: dict[str, tuple[dict[str, Any], bool]], wired: set[str]
-) -> list[str] | None:
-    """The wire subclass of ``public`` (``fields``: spec and optional), or None if unneeded."""
-    annotations: list[str] = []
+def money_check(owner: str, name: str, optional: bool, label: str) -> list[str]:
+    """``if <owner>.<name> is not finite: refuse``, at the hook's indentation."""
+    value = f"{owner}.{name}"
+    test = f"not {value}.is_finite()"
+    if optional:
+        test = f"{value} is not None and {test}"
+    return [f"        if {test}:", f'            _not_finite("{label}", {value})']
+
+
+def hook_lines(public: str, fields: Fields, plan: Plan) -> tuple[list[str], bool]:
+    """The hook's body, and whether it does more than put the public class back."""
     hook = [f'        _set(self, "__class__", {public})']
-    for field, (spec, optional) in fields.items():
-        wire = wire_annotation(spec, wired)
-        if wire is not None:
-            annotations.append(f'"{field}": {wire}' + (" | None" if optional else ""))
+    for name, (spec, optional) in fields.items():
         if "enum" in spec:
-            get = f"_{spec['enum']}.get(self.{field}, self.{field})"
-            hook += render(Group("_set(", ["self", f'"{field}"', get], ")"), 8)
+            get = f"_{spec['enum']}.get(self.{name}, self.{name})"
+            line = render(Group("_set(", ["self", f'"{name}"', get], ")"), 12 if optional else 8)
+            hook += [f"        if self.{name} is not None:", *line] if optional else line
         elif spec.get("format") == "decimal":
-            test = f"not self.{field}.is_finite()"
+            hook += money_check("self", name, optional, name)
+        elif spec.get("model") in plan.money_only:
+            child = spec["model"]
+            checks = [
+                line
+                for child_field, child_optional in plan.money_only[child]
+                for line in money_check(
+                    f"{name}_", child_field, child_optional, f"{name}.{child_field}"
+                )
+            ]
+            hook.append(f"        {name}_ = self.{name}")
             if optional:
-                test = f"self.{field} is not None and {test}"
-            hook.append(f"        if {test}:")
-            hook.append(f'            _not_finite("{field}", self.{field})')
-    if not annotations and len(hook) == 1:
+                hook.append(f"        if {name}_ is not None:")
+                checks = ["    " + line for line in checks]
+            hook += checks
+    return hook, len(hook) > 1
+
+
+def wire_class(name: str, public: str, fields: Fields, plan: Plan) -> list[str] | None:
+    """The wire subclass of ``public``, or None when msgspec can decode it as it is."""
+    annotations = []
+    for field_name, (spec, optional) in fields.items():
+        wire = wire_annotation(spec, plan)
+        if wire is not None:
+            annotations.append(f'"{field_name}": {wire}' + (" | None" if optional else ""))
+    hook, has_rules = hook_lines(public, fields, plan)
+    if not annotations and not has_rules:
         return None
+    if not annotations and all(
+        spec.get("format") == "decimal" for spec, _ in fields.values() if has_rule(spec, plan)
+    ):
+        plan.money_only[name] = [
+            (f, optional)
+            for f, (spec, optional) in fields.items()
+            if spec.get("format") == "decimal"
+        ]
     return [
         f"class {name}Wire({public}):",
         "    __slots__ = ()",
@@ -77,31 +133,39 @@ def wire_class(
     ]
 
 
+def has_rule(spec: dict[str, Any], plan: Plan) -> bool:
+    return (
+        "enum" in spec
+        or spec.get("format") in ("decimal", "date-time")
+        or spec.get("model") in plan.wired
+    )
+
+
 def generate_wire(models: dict[str, Any]) -> str:
     """The wire module: one subclass per model with a rule, and the public -> wire table."""
-    wired: set[str] = set()
+    plan = Plan()
     blocks: list[list[str]] = []
     table: list[str] = []
     enums: set[str] = set()
 
-    def add(name: str, public: str, fields: dict[str, tuple[dict[str, Any], bool]]) -> None:
-        block = wire_class(name, public, fields, wired)
+    def add(name: str, fields: Fields) -> None:
+        block = wire_class(name, name, fields, plan)
         if block is not None:
-            wired.add(name)
+            plan.wired.add(name)
+            plan.used.add(name)
             blocks.append(block)
-            table.append(f"{public}: {name}Wire")
+            table.append(f"{name}: {name}Wire")
             enums.update(s["enum"] for s, _ in fields.values() if "enum" in s)
 
     for name in order_models(models["models"]):
         fields = models["models"][name]["fields"]
-        add(name, f"m.{name}", {f: (s, is_optional(s, (name, f))) for f, s in fields.items()})
-    for name in models["models"]["Callback"]["mapping"].values():
+        add(name, {f: (s, is_optional(s, (name, f))) for f, s in fields.items()})
+    callbacks = list(models["models"]["Callback"]["mapping"].values())
+    for name in callbacks:
         fields = models["models"][name]["fields"]
-        add(name, f"cb.{name}", {f: (fields[f], False) for f in ("event", "data")})
-    maps = [
-        f"_{e} = {'cb' if is_callback_enum(e) else 'm'}.{e}._value2member_map_"
-        for e in sorted(enums)
-    ]
+        add(name, {f: (fields[f], False) for f in ("event", "data")})
+    names = plan.used | enums
+    from_callbacks = {n for n in names if n in callbacks or is_callback_enum(n)}
     head = [
         HEADER,
         "",
@@ -112,14 +176,14 @@ def generate_wire(models: dict[str, Any]) -> str:
         "",
         "import msgspec",
         "",
-        "from cryptopay_async.callbacks import _generated as cb",
-        "from cryptopay_async.models import _generated as m",
+        *from_import("cryptopay_async.callbacks._generated", from_callbacks),
+        *from_import("cryptopay_async.models._generated", names - from_callbacks),
         "",
         *PURPOSE,
         "",
         "Aware = Annotated[datetime, msgspec.Meta(tz=True)]",
         "_set = object.__setattr__",
-        *maps,
+        *(f"_{e} = {e}._value2member_map_" for e in sorted(enums)),
         "",
         "",
         "def _not_finite(field: str, value: Any) -> NoReturn:",

@@ -95,7 +95,7 @@ class CattrsEngine:
 
 _AT = re.compile(r"(?s)(.*) - at `(\$.*)`")
 _MISSING = re.compile(r"(?s)Object missing required field `(.*)`")
-_FIELD = re.compile(r"(?s)field `(\w+)`: (.*)")  # raised by _msgspec_decoding's checks
+_FIELD = re.compile(r"(?s)field `([\w.]+)`: (.*)")  # raised by _msgspec_decoding's checks
 
 
 class MsgspecEngine:

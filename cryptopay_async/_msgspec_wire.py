@@ -7,8 +7,46 @@ from typing import Annotated, Any, NoReturn
 
 import msgspec
 
-from cryptopay_async.callbacks import _generated as cb
-from cryptopay_async.models import _generated as m
+from cryptopay_async.callbacks._generated import (
+    ChannelPaymentCallback,
+    ChannelPaymentCallbackEvent,
+    CoinWithdrawalCallback,
+    CoinWithdrawalCallbackEvent,
+    InvoiceCallback,
+    InvoiceCallbackEvent,
+    SubscriptionCallback,
+    SubscriptionCallbackEvent,
+)
+from cryptopay_async.models._generated import (
+    Account,
+    Beneficiary,
+    BeneficiaryType,
+    Channel,
+    ChannelPayment,
+    ChannelPaymentStatus,
+    ChannelPaymentStatusContext,
+    ChannelStatus,
+    CoinWithdrawal,
+    CoinWithdrawalStatus,
+    Exchange,
+    ExchangeTransfer,
+    Invoice,
+    InvoiceRecalculation,
+    InvoiceRefund,
+    InvoiceStatus,
+    InvoiceStatusContext,
+    InvoiceTransaction,
+    NetworkFee,
+    NetworkFeeLevel,
+    Rate,
+    Risk,
+    RiskLevel,
+    Subscription,
+    SubscriptionPeriod,
+    SubscriptionStatus,
+    Transaction,
+    TransactionReferenceType,
+)
 
 # The wire subclasses msgspec decodes into: see codegen/_wire.py for why they exist.
 # Each hook puts back the public class, maps known enum values to members (an unknown
@@ -16,79 +54,78 @@ from cryptopay_async.models import _generated as m
 
 Aware = Annotated[datetime, msgspec.Meta(tz=True)]
 _set = object.__setattr__
-_BeneficiaryType = m.BeneficiaryType._value2member_map_
-_ChannelPaymentCallbackEvent = cb.ChannelPaymentCallbackEvent._value2member_map_
-_ChannelPaymentStatus = m.ChannelPaymentStatus._value2member_map_
-_ChannelPaymentStatusContext = m.ChannelPaymentStatusContext._value2member_map_
-_ChannelStatus = m.ChannelStatus._value2member_map_
-_CoinWithdrawalCallbackEvent = cb.CoinWithdrawalCallbackEvent._value2member_map_
-_CoinWithdrawalStatus = m.CoinWithdrawalStatus._value2member_map_
-_InvoiceCallbackEvent = cb.InvoiceCallbackEvent._value2member_map_
-_InvoiceStatus = m.InvoiceStatus._value2member_map_
-_InvoiceStatusContext = m.InvoiceStatusContext._value2member_map_
-_NetworkFeeLevel = m.NetworkFeeLevel._value2member_map_
-_RiskLevel = m.RiskLevel._value2member_map_
-_SubscriptionCallbackEvent = cb.SubscriptionCallbackEvent._value2member_map_
-_SubscriptionPeriod = m.SubscriptionPeriod._value2member_map_
-_SubscriptionStatus = m.SubscriptionStatus._value2member_map_
-_TransactionReferenceType = m.TransactionReferenceType._value2member_map_
+_BeneficiaryType = BeneficiaryType._value2member_map_
+_ChannelPaymentCallbackEvent = ChannelPaymentCallbackEvent._value2member_map_
+_ChannelPaymentStatus = ChannelPaymentStatus._value2member_map_
+_ChannelPaymentStatusContext = ChannelPaymentStatusContext._value2member_map_
+_ChannelStatus = ChannelStatus._value2member_map_
+_CoinWithdrawalCallbackEvent = CoinWithdrawalCallbackEvent._value2member_map_
+_CoinWithdrawalStatus = CoinWithdrawalStatus._value2member_map_
+_InvoiceCallbackEvent = InvoiceCallbackEvent._value2member_map_
+_InvoiceStatus = InvoiceStatus._value2member_map_
+_InvoiceStatusContext = InvoiceStatusContext._value2member_map_
+_NetworkFeeLevel = NetworkFeeLevel._value2member_map_
+_RiskLevel = RiskLevel._value2member_map_
+_SubscriptionCallbackEvent = SubscriptionCallbackEvent._value2member_map_
+_SubscriptionPeriod = SubscriptionPeriod._value2member_map_
+_SubscriptionStatus = SubscriptionStatus._value2member_map_
+_TransactionReferenceType = TransactionReferenceType._value2member_map_
 
 
 def _not_finite(field: str, value: Any) -> NoReturn:
     raise ValueError(f"field `{field}`: expected a finite decimal, got {value}")
 
 
-class AccountWire(m.Account):
+class AccountWire(Account):
     __slots__ = ()
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.Account)
+        _set(self, "__class__", Account)
         if not self.balance.is_finite():
             _not_finite("balance", self.balance)
 
 
-class BeneficiaryWire(m.Beneficiary):
+class BeneficiaryWire(Beneficiary):
     __slots__ = ()
     __annotations__ = {"type": str}
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.Beneficiary)
+        _set(self, "__class__", Beneficiary)
         _set(self, "type", _BeneficiaryType.get(self.type, self.type))
 
 
-class ChannelWire(m.Channel):
+class ChannelWire(Channel):
     __slots__ = ()
     __annotations__ = {"status": str}
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.Channel)
+        _set(self, "__class__", Channel)
         _set(self, "status", _ChannelStatus.get(self.status, self.status))
 
 
-class ExchangeWire(m.Exchange):
+class ExchangeWire(Exchange):
     __slots__ = ()
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.Exchange)
+        _set(self, "__class__", Exchange)
         if not self.rate.is_finite():
             _not_finite("rate", self.rate)
         if self.fee is not None and not self.fee.is_finite():
             _not_finite("fee", self.fee)
 
 
-class RiskWire(m.Risk):
+class RiskWire(Risk):
     __slots__ = ()
     __annotations__ = {"level": str}
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.Risk)
+        _set(self, "__class__", Risk)
         _set(self, "level", _RiskLevel.get(self.level, self.level))
 
 
-class ChannelPaymentWire(m.ChannelPayment):
+class ChannelPaymentWire(ChannelPayment):
     __slots__ = ()
     __annotations__ = {
-        "exchange": ExchangeWire | None,
         "risk": RiskWire | None,
         "status": str,
         "status_context": str | None,
@@ -96,33 +133,39 @@ class ChannelPaymentWire(m.ChannelPayment):
     }
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.ChannelPayment)
+        _set(self, "__class__", ChannelPayment)
         if not self.paid_amount.is_finite():
             _not_finite("paid_amount", self.paid_amount)
         if not self.received_amount.is_finite():
             _not_finite("received_amount", self.received_amount)
         if not self.fee.is_finite():
             _not_finite("fee", self.fee)
+        exchange_ = self.exchange
+        if exchange_ is not None:
+            if not exchange_.rate.is_finite():
+                _not_finite("exchange.rate", exchange_.rate)
+            if exchange_.fee is not None and not exchange_.fee.is_finite():
+                _not_finite("exchange.fee", exchange_.fee)
         _set(self, "status", _ChannelPaymentStatus.get(self.status, self.status))
-        _set(
-            self,
-            "status_context",
-            _ChannelPaymentStatusContext.get(self.status_context, self.status_context),
-        )
+        if self.status_context is not None:
+            _set(
+                self,
+                "status_context",
+                _ChannelPaymentStatusContext.get(self.status_context, self.status_context),
+            )
 
 
-class CoinWithdrawalWire(m.CoinWithdrawal):
+class CoinWithdrawalWire(CoinWithdrawal):
     __slots__ = ()
     __annotations__ = {
         "status": str,
         "network_fee_level": str,
-        "exchange": ExchangeWire | None,
         "risk": RiskWire | None,
         "created_at": Aware,
     }
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.CoinWithdrawal)
+        _set(self, "__class__", CoinWithdrawal)
         _set(self, "status", _CoinWithdrawalStatus.get(self.status, self.status))
         if not self.charged_amount.is_finite():
             _not_finite("charged_amount", self.charged_amount)
@@ -137,47 +180,58 @@ class CoinWithdrawalWire(m.CoinWithdrawal):
         )
         if not self.fee.is_finite():
             _not_finite("fee", self.fee)
+        exchange_ = self.exchange
+        if exchange_ is not None:
+            if not exchange_.rate.is_finite():
+                _not_finite("exchange.rate", exchange_.rate)
+            if exchange_.fee is not None and not exchange_.fee.is_finite():
+                _not_finite("exchange.fee", exchange_.fee)
 
 
-class ExchangeTransferWire(m.ExchangeTransfer):
+class ExchangeTransferWire(ExchangeTransfer):
     __slots__ = ()
-    __annotations__ = {"exchange": ExchangeWire | None}
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.ExchangeTransfer)
+        _set(self, "__class__", ExchangeTransfer)
         if not self.charged_amount.is_finite():
             _not_finite("charged_amount", self.charged_amount)
         if not self.received_amount.is_finite():
             _not_finite("received_amount", self.received_amount)
+        exchange_ = self.exchange
+        if exchange_ is not None:
+            if not exchange_.rate.is_finite():
+                _not_finite("exchange.rate", exchange_.rate)
+            if exchange_.fee is not None and not exchange_.fee.is_finite():
+                _not_finite("exchange.fee", exchange_.fee)
 
 
-class InvoiceTransactionWire(m.InvoiceTransaction):
+class InvoiceTransactionWire(InvoiceTransaction):
     __slots__ = ()
     __annotations__ = {"risk": RiskWire | None}
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.InvoiceTransaction)
+        _set(self, "__class__", InvoiceTransaction)
 
 
-class InvoiceWire(m.Invoice):
+class InvoiceWire(Invoice):
     __slots__ = ()
     __annotations__ = {
         "status": str,
         "status_context": str | None,
-        "exchange": ExchangeWire | None,
         "transactions": list[InvoiceTransactionWire],
         "created_at": Aware,
         "expires_at": Aware,
     }
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.Invoice)
+        _set(self, "__class__", Invoice)
         _set(self, "status", _InvoiceStatus.get(self.status, self.status))
-        _set(
-            self,
-            "status_context",
-            _InvoiceStatusContext.get(self.status_context, self.status_context),
-        )
+        if self.status_context is not None:
+            _set(
+                self,
+                "status_context",
+                _InvoiceStatusContext.get(self.status_context, self.status_context),
+            )
         if not self.price_amount.is_finite():
             _not_finite("price_amount", self.price_amount)
         if self.fee is not None and not self.fee.is_finite():
@@ -186,14 +240,20 @@ class InvoiceWire(m.Invoice):
             _not_finite("pay_amount", self.pay_amount)
         if not self.paid_amount.is_finite():
             _not_finite("paid_amount", self.paid_amount)
+        exchange_ = self.exchange
+        if exchange_ is not None:
+            if not exchange_.rate.is_finite():
+                _not_finite("exchange.rate", exchange_.rate)
+            if exchange_.fee is not None and not exchange_.fee.is_finite():
+                _not_finite("exchange.fee", exchange_.fee)
 
 
-class InvoiceRecalculationWire(m.InvoiceRecalculation):
+class InvoiceRecalculationWire(InvoiceRecalculation):
     __slots__ = ()
-    __annotations__ = {"exchange": ExchangeWire | None, "created_at": Aware}
+    __annotations__ = {"created_at": Aware}
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.InvoiceRecalculation)
+        _set(self, "__class__", InvoiceRecalculation)
         if not self.pay_amount.is_finite():
             _not_finite("pay_amount", self.pay_amount)
         if not self.price_amount.is_finite():
@@ -206,43 +266,49 @@ class InvoiceRecalculationWire(m.InvoiceRecalculation):
             _not_finite("previous_price_amount", self.previous_price_amount)
         if self.previous_exchange_rate is not None and not self.previous_exchange_rate.is_finite():
             _not_finite("previous_exchange_rate", self.previous_exchange_rate)
+        exchange_ = self.exchange
+        if exchange_ is not None:
+            if not exchange_.rate.is_finite():
+                _not_finite("exchange.rate", exchange_.rate)
+            if exchange_.fee is not None and not exchange_.fee.is_finite():
+                _not_finite("exchange.fee", exchange_.fee)
 
 
-class InvoiceRefundWire(m.InvoiceRefund):
+class InvoiceRefundWire(InvoiceRefund):
     __slots__ = ()
     __annotations__ = {"risk": RiskWire | None, "created_at": Aware}
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.InvoiceRefund)
+        _set(self, "__class__", InvoiceRefund)
         if not self.amount.is_finite():
             _not_finite("amount", self.amount)
         if not self.fee.is_finite():
             _not_finite("fee", self.fee)
 
 
-class NetworkFeeWire(m.NetworkFee):
+class NetworkFeeWire(NetworkFee):
     __slots__ = ()
     __annotations__ = {"level": str}
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.NetworkFee)
+        _set(self, "__class__", NetworkFee)
         _set(self, "level", _NetworkFeeLevel.get(self.level, self.level))
         if not self.fee.is_finite():
             _not_finite("fee", self.fee)
 
 
-class RateWire(m.Rate):
+class RateWire(Rate):
     __slots__ = ()
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.Rate)
+        _set(self, "__class__", Rate)
         if not self.buy_rate.is_finite():
             _not_finite("buy_rate", self.buy_rate)
         if not self.sell_rate.is_finite():
             _not_finite("sell_rate", self.sell_rate)
 
 
-class SubscriptionWire(m.Subscription):
+class SubscriptionWire(Subscription):
     __slots__ = ()
     __annotations__ = {
         "status": str,
@@ -254,19 +320,19 @@ class SubscriptionWire(m.Subscription):
     }
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.Subscription)
+        _set(self, "__class__", Subscription)
         _set(self, "status", _SubscriptionStatus.get(self.status, self.status))
         if not self.amount.is_finite():
             _not_finite("amount", self.amount)
         _set(self, "period", _SubscriptionPeriod.get(self.period, self.period))
 
 
-class TransactionWire(m.Transaction):
+class TransactionWire(Transaction):
     __slots__ = ()
     __annotations__ = {"reference_type": str, "risk": RiskWire | None, "created_at": Aware}
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", m.Transaction)
+        _set(self, "__class__", Transaction)
         if not self.amount.is_finite():
             _not_finite("amount", self.amount)
         if not self.balance.is_finite():
@@ -280,62 +346,62 @@ class TransactionWire(m.Transaction):
         )
 
 
-class InvoiceCallbackWire(cb.InvoiceCallback):
+class InvoiceCallbackWire(InvoiceCallback):
     __slots__ = ()
     __annotations__ = {"event": str, "data": InvoiceWire}
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", cb.InvoiceCallback)
+        _set(self, "__class__", InvoiceCallback)
         _set(self, "event", _InvoiceCallbackEvent.get(self.event, self.event))
 
 
-class ChannelPaymentCallbackWire(cb.ChannelPaymentCallback):
+class ChannelPaymentCallbackWire(ChannelPaymentCallback):
     __slots__ = ()
     __annotations__ = {"event": str, "data": ChannelPaymentWire}
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", cb.ChannelPaymentCallback)
+        _set(self, "__class__", ChannelPaymentCallback)
         _set(self, "event", _ChannelPaymentCallbackEvent.get(self.event, self.event))
 
 
-class CoinWithdrawalCallbackWire(cb.CoinWithdrawalCallback):
+class CoinWithdrawalCallbackWire(CoinWithdrawalCallback):
     __slots__ = ()
     __annotations__ = {"event": str, "data": CoinWithdrawalWire}
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", cb.CoinWithdrawalCallback)
+        _set(self, "__class__", CoinWithdrawalCallback)
         _set(self, "event", _CoinWithdrawalCallbackEvent.get(self.event, self.event))
 
 
-class SubscriptionCallbackWire(cb.SubscriptionCallback):
+class SubscriptionCallbackWire(SubscriptionCallback):
     __slots__ = ()
     __annotations__ = {"event": str, "data": SubscriptionWire}
 
     def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", cb.SubscriptionCallback)
+        _set(self, "__class__", SubscriptionCallback)
         _set(self, "event", _SubscriptionCallbackEvent.get(self.event, self.event))
 
 
 WIRE: dict[type, type] = {
-    m.Account: AccountWire,
-    m.Beneficiary: BeneficiaryWire,
-    m.Channel: ChannelWire,
-    m.Exchange: ExchangeWire,
-    m.Risk: RiskWire,
-    m.ChannelPayment: ChannelPaymentWire,
-    m.CoinWithdrawal: CoinWithdrawalWire,
-    m.ExchangeTransfer: ExchangeTransferWire,
-    m.InvoiceTransaction: InvoiceTransactionWire,
-    m.Invoice: InvoiceWire,
-    m.InvoiceRecalculation: InvoiceRecalculationWire,
-    m.InvoiceRefund: InvoiceRefundWire,
-    m.NetworkFee: NetworkFeeWire,
-    m.Rate: RateWire,
-    m.Subscription: SubscriptionWire,
-    m.Transaction: TransactionWire,
-    cb.InvoiceCallback: InvoiceCallbackWire,
-    cb.ChannelPaymentCallback: ChannelPaymentCallbackWire,
-    cb.CoinWithdrawalCallback: CoinWithdrawalCallbackWire,
-    cb.SubscriptionCallback: SubscriptionCallbackWire,
+    Account: AccountWire,
+    Beneficiary: BeneficiaryWire,
+    Channel: ChannelWire,
+    Exchange: ExchangeWire,
+    Risk: RiskWire,
+    ChannelPayment: ChannelPaymentWire,
+    CoinWithdrawal: CoinWithdrawalWire,
+    ExchangeTransfer: ExchangeTransferWire,
+    InvoiceTransaction: InvoiceTransactionWire,
+    Invoice: InvoiceWire,
+    InvoiceRecalculation: InvoiceRecalculationWire,
+    InvoiceRefund: InvoiceRefundWire,
+    NetworkFee: NetworkFeeWire,
+    Rate: RateWire,
+    Subscription: SubscriptionWire,
+    Transaction: TransactionWire,
+    InvoiceCallback: InvoiceCallbackWire,
+    ChannelPaymentCallback: ChannelPaymentCallbackWire,
+    CoinWithdrawalCallback: CoinWithdrawalCallbackWire,
+    SubscriptionCallback: SubscriptionCallbackWire,
 }
 """Each public model that needs a rule, and its wire class."""

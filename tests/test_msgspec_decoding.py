@@ -128,3 +128,26 @@ def test_both_engines_agree_on_any_invoice(
         assert decoded.created_at.tzinfo is not None
         assert decoded.price_amount.is_finite()
         assert decoded.exchange.rate.is_finite()
+
+
+GOOD_EXCHANGE = {"pair": "BTCEUR", "rate": "50000.5", "fee": None, "fee_currency": None}
+BAD_EXCHANGE = {**GOOD_EXCHANGE, "rate": "NaN"}
+
+
+@pytest.mark.parametrize(
+    ("tp", "value", "path"),
+    [
+        (Exchange, BAD_EXCHANGE, "$.data.rate"),
+        (list[Exchange], [GOOD_EXCHANGE, BAD_EXCHANGE], "$.data[1].rate"),
+        (dict[str, Exchange], {"a": BAD_EXCHANGE}, "$.data[...].rate"),
+        (Invoice, {**INVOICE, "exchange": BAD_EXCHANGE}, "$.data.exchange.rate"),
+        (Invoice, {**INVOICE, "exchange": {**GOOD_EXCHANGE, "fee": "-inf"}}, "$.data.exchange.fee"),
+    ],
+    ids=["alone", "in a list", "as a dict value", "in a field", "optional, in a field"],
+)
+def test_a_money_only_model_is_checked_wherever_it_sits(tp: Any, value: Any, path: str) -> None:
+    raw = json.dumps({"data": value}).encode()
+    for engine in (MSGSPEC, CATTRS):
+        with pytest.raises(DecodeError, match="finite") as caught:
+            engine.envelope(raw, tp)
+        assert caught.value.path == path.replace("[...]", "['a']" if engine is CATTRS else "[...]")
