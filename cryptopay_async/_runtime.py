@@ -17,6 +17,7 @@ import httpx
 
 from cryptopay_async import _config
 from cryptopay_async._proxies import choose_proxy
+from cryptopay_async._request_url import RequestURLs
 from cryptopay_async._settings import ClientSettings
 from cryptopay_async._signing import CONTENT_TYPE
 from cryptopay_async._version import __version__
@@ -114,7 +115,7 @@ class Runtime:
 class ChainSender:
     """A ``Sender``: admission, then the request built from templates, then the chain."""
 
-    __slots__ = ("_admission", "_base_url", "_chain", "_extensions", "_headers", "retry_policy")
+    __slots__ = ("_admission", "_chain", "_extensions", "_headers", "_urls", "retry_policy")
 
     retry_policy: RetryPolicy
 
@@ -127,7 +128,7 @@ class ChainSender:
         ]
         self._chain = compose(steps, runtime.transport)
         self._admission = runtime.admission
-        self._base_url = settings.base_url
+        self._urls = RequestURLs(settings.base_url)
         self._headers = {
             "Content-Type": CONTENT_TYPE,
             "Accept": "application/json",
@@ -140,7 +141,7 @@ class ChainSender:
         async with self._admission:
             request = httpx.Request(
                 method,
-                self._base_url + target,
+                self._urls.url(target),
                 content=body,
                 headers=self._headers,
                 extensions=dict(self._extensions),
