@@ -18,15 +18,15 @@ def decode_envelope(response: httpx.Response, tp: Any, name: str) -> tuple[Any, 
     The message names the request, the model and the first failing path
     (``$.data[3].pay_amount``), and stays short whatever the body's size.
     """
-    where = say.where(response.request)
     if response.status_code == 204:
         raise APIResponseValidationError(
-            f"{where} answered 204 No Content where a body was expected", response=response
+            f"{say.where(response.request)} answered 204 No Content where a body was expected",
+            response=response,
         )
     try:
         return _decoding.engine.envelope(response.content, tp)
     except DecodeError as exc:
-        status = response.status_code
+        where, status = say.where(response.request), response.status_code
         if exc.kind == "not_json":
             preview = response.content[:80]
             message = f"{where} answered {status} with a body that is not JSON: {preview!r}"
