@@ -8,7 +8,12 @@ The Node reference (``benchmarks/node/``) is axios plus crypto-js doing the offi
 ``cryptopay-node`` SDK's work per call (Date header, MD5 and HMAC-SHA1 signature, JSON
 parse): the SDK itself is not on the npm registry this project can reach. It runs when
 ``node`` is installed and ``npm ci --prefix benchmarks/node`` has been run (the bench
-nox session does it); otherwise its rows are left out.
+nox session does it); otherwise its rows are left out. The core-install row runs in its
+own process with the extras made unimportable (``_core_install.py``). The raw httpx rows
+use the same pool as the SDK rows beside them: the SDK's httpx pool
+(``cryptopay_async/_httpx_pool.py``) and its aiohttp transport
+(``cryptopay_async/_aiohttp_transport.py``); one more row shows raw httpx on the pool
+``httpx.AsyncClient`` builds by default.
 Run: ``python -m nox -s bench`` or ``python benchmarks/bench_http.py``.
 """
 
@@ -35,9 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import ratios, save, summary, table, verdict
 
-from cryptopay_async import AsyncCryptopay, _decoding
+from cryptopay_async import AsyncCryptopay
 from cryptopay_async._aiohttp_transport import AiohttpTransport
 from cryptopay_async._config import shared_ssl_context
+from cryptopay_async._httpx_pool import HttpxPool
 from cryptopay_async.testing._server import free_port
 
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "5"))
@@ -47,8 +53,10 @@ POOL = 16  # the SDK's default max_concurrency; raw clients get the same pool si
 INVOICE_ID = "03692121-10b9-40bf-a79f-f9ad1f89f13d"
 
 NODE = Path(__file__).resolve().parent / "node"
+CORE_INSTALL = Path(__file__).resolve().parent / "_core_install.py"
 NODE_CLIENT = "Node reference (axios, as the official SDK)"
 RAW_AIOHTTP = "raw httpx over the SDK's aiohttp transport, same pool"
+RAW_HTTPX = "raw httpx over the SDK's httpx pool, same pool"
 DEFAULT = "cryptopay-async, default install with [speedups]"
 NO_EXTRAS = "cryptopay-async, no extras (httpx, cattrs)"
 
@@ -62,20 +70,19 @@ def node_available() -> bool:
 async def node_rate(url: str, endpoint: str, concurrency: int, calls: int) -> float:
     """Calls per second of the Node reference, in its own process (after 20 warm-up calls)."""
     args = [str(NODE / "bench.js"), url, endpoint, str(concurrency), str(calls), "1"]
-    done = await anyio.run_process(["node", *args], check=True)
+    return await process_rate(["node", *args])
+
+
+async def core_install_rate(url: str, endpoint: str, concurrency: int, calls: int) -> float:
+    """Calls per second of the SDK without its extras, in its own process (``_core_install``)."""
+    args = [str(CORE_INSTALL), url, endpoint, str(concurrency), str(calls)]
+    return await process_rate([sys.executable, *args])
+
+
+async def process_rate(command: list[str]) -> float:
+    done = await anyio.run_process(command, check=True)
     rates: list[float] = json.loads(done.stdout)
     return rates[0]
-
-
-@contextlib.contextmanager
-def core_engine() -> Iterator[None]:
-    """Decode with the core install's engine (cattrs) while one case runs."""
-    engine = _decoding.engine
-    _decoding.engine = _decoding.ENGINES["cattrs"]
-    try:
-        yield
-    finally:
-        _decoding.engine = engine
 
 
 @contextlib.contextmanager
@@ -115,7 +122,12 @@ async def clients(url: str) -> AsyncIterator[dict[str, dict[str, Call]]]:
         AsyncCryptopay(**sdk_options) as sdk_default,
         AsyncCryptopay(**sdk_options, transport="httpx") as sdk,
         AsyncCryptopay(**sdk_options, transport="aiohttp") as sdk_aiohttp,
-        httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as raw,
+        httpx.AsyncClient(
+            base_url=url,
+            timeout=120,
+            transport=HttpxPool(ssl_context=shared_ssl_context(), limits=limits),
+        ) as raw,
+        httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as raw_default,
         httpx.AsyncClient(
             base_url=url,
             timeout=120,
@@ -144,25 +156,17 @@ async def clients(url: str) -> AsyncIterator[dict[str, dict[str, Call]]]:
         async def sdk_page(client: AsyncCryptopay) -> object:
             return await client.invoices.list()
 
-        async def core_one() -> object:
-            with core_engine():
-                return await sdk.invoices.retrieve(INVOICE_ID)
-
-        async def core_page() -> object:
-            with core_engine():
-                return await sdk.invoices.list()
-
         yield {
             DEFAULT: {
                 "invoice": lambda: sdk_default.invoices.retrieve(INVOICE_ID),
                 "page": lambda: sdk_page(sdk_default),
             },
-            NO_EXTRAS: {"invoice": core_one, "page": core_page},
             "cryptopay-async (httpx)": {
                 "invoice": lambda: sdk.invoices.retrieve(INVOICE_ID),
                 "page": lambda: sdk_page(sdk),
             },
-            "raw httpx, same pool": httpx_calls(raw),
+            RAW_HTTPX: httpx_calls(raw),
+            "raw httpx, its default pool of 16": httpx_calls(raw_default),
             "cryptopay-async (transport='aiohttp')": {
                 "invoice": lambda: sdk_aiohttp.invoices.retrieve(INVOICE_ID),
                 "page": lambda: sdk_page(sdk_aiohttp),
@@ -207,6 +211,9 @@ async def run(url: str) -> dict[str, Any]:
                         key = f"{NODE_CLIENT}|{endpoint}|{concurrency}"
                         rate = await node_rate(url, endpoint, concurrency, CALLS[concurrency])
                         rps.setdefault(key, []).append(rate)
+                    key = f"{NO_EXTRAS}|{endpoint}|{concurrency}"
+                    rate = await core_install_rate(url, endpoint, concurrency, CALLS[concurrency])
+                    rps.setdefault(key, []).append(rate)
                     for name, calls in cases.items():
                         key = f"{name}|{endpoint}|{concurrency}"
                         rate, latencies = await measure(
@@ -218,7 +225,8 @@ async def run(url: str) -> dict[str, Any]:
                             p50.setdefault(key, []).append(cuts[49] * 1000)
                             p99.setdefault(key, []).append(cuts[98] * 1000)
             print(f"repetition {repetition + 1}/{REPETITIONS} done", file=sys.stderr)
-    names = list(cases) + ([NODE_CLIENT] if node_available() else [])
+    names = [next(iter(cases)), NO_EXTRAS, *list(cases)[1:]]
+    names += [NODE_CLIENT] if node_available() else []
     return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "clients": names}
 
 
@@ -244,7 +252,7 @@ def report(data: dict[str, Any]) -> None:
     def ratio(a: str, b: str, endpoint: str, c: int) -> list[float]:
         return ratios(rps[f"{a}|{endpoint}|{c}"], rps[f"{b}|{endpoint}|{c}"])
 
-    sdk, raw = "cryptopay-async (httpx)", "raw httpx, same pool"
+    sdk, raw = "cryptopay-async (httpx)", RAW_HTTPX
     fast, raw_fast = (
         "cryptopay-async (transport='aiohttp')",
         RAW_AIOHTTP,
