@@ -23,6 +23,7 @@ import ssl
 
 import httpx
 
+from cryptopay_async._httpx_pool import HttpxPool
 from cryptopay_async._proxies import SCHEMES
 
 
@@ -60,8 +61,8 @@ class AutoTransport(httpx.AsyncBaseTransport):
 
                 pool = aiohttp_pool(self._ssl_context, self._limits, self._proxy)
             else:
-                pool = httpx.AsyncHTTPTransport(
-                    verify=self._ssl_context, limits=self._limits, proxy=self._proxy
+                pool = HttpxPool(
+                    ssl_context=self._ssl_context, limits=self._limits, proxy=self._proxy
                 )
             self._pools[use_aiohttp] = pool
         return pool

@@ -8,6 +8,7 @@ import ssl
 
 import httpx
 
+from cryptopay_async._httpx_pool import HttpxPool
 from cryptopay_async.ratelimit import RateLimiter
 
 ENVIRONMENTS: dict[str, str] = {
@@ -123,7 +124,7 @@ def new_http_client(
     context = ssl_context or shared_ssl_context()
     pool: httpx.AsyncBaseTransport
     if transport == "httpx":
-        pool = httpx.AsyncHTTPTransport(verify=context, limits=limits, proxy=proxy)
+        pool = HttpxPool(ssl_context=context, limits=limits, proxy=proxy)
     elif transport == "aiohttp":
         pool = aiohttp_pool(context, limits, proxy)
     elif transport == "auto":

@@ -13,13 +13,14 @@ from cryptopay_async import AsyncCryptopay
 from cryptopay_async._aiohttp_transport import AiohttpTransport
 from cryptopay_async._auto_transport import AutoTransport
 from cryptopay_async._config import shared_ssl_context
+from cryptopay_async._httpx_pool import HttpxPool
 from cryptopay_async.testing import CryptopayEmulator, serve_in_thread
 from tests.misbehaving_server import Fault, MisbehavingServer
 from tests.support import API_KEY, API_SECRET
 
 pytestmark = pytest.mark.anyio
 
-EXPECTED_POOL = {"asyncio": AiohttpTransport, "trio": httpx.AsyncHTTPTransport}
+EXPECTED_POOL = {"asyncio": AiohttpTransport, "trio": HttpxPool}
 
 
 @pytest.fixture(scope="module")

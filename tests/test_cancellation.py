@@ -16,6 +16,7 @@ import anyio
 import pytest
 
 from cryptopay_async import AsyncCryptopay
+from cryptopay_async._httpx_pool import HttpxPool
 from cryptopay_async.ratelimit import TokenBucket
 from tests.misbehaving_server import Fault, MisbehavingServer
 from tests.test_transport_faults import TRANSPORTS, call, client_for
@@ -31,6 +32,8 @@ def requests_in_pool(client: AsyncCryptopay) -> int:
 
 
 def _in_use(transport: Any) -> int:
+    if isinstance(transport, HttpxPool):  # its own count, and each httpcore pool's
+        return sum(transport.in_flight) + sum(_in_use(pool) for pool in transport._pools)
     pools = getattr(transport, "_pools", None)
     if pools is not None:  # transport="auto": whichever pools it built
         return sum(_in_use(pool) for pool in pools.values())
