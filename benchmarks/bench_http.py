@@ -57,6 +57,7 @@ CORE_INSTALL = Path(__file__).resolve().parent / "_core_install.py"
 NODE_CLIENT = "Node reference (axios, as the official SDK)"
 RAW_AIOHTTP = "raw httpx over the SDK's aiohttp transport, same pool"
 RAW_HTTPX = "raw httpx over the SDK's httpx pool, same pool"
+HTTPX_NATIVE = "raw httpx, its default pool of 16"
 DEFAULT = "cryptopay-async, default install with [speedups]"
 NO_EXTRAS = "cryptopay-async, no extras (httpx, cattrs)"
 
@@ -166,7 +167,7 @@ async def clients(url: str) -> AsyncIterator[dict[str, dict[str, Call]]]:
                 "page": lambda: sdk_page(sdk),
             },
             RAW_HTTPX: httpx_calls(raw),
-            "raw httpx, its default pool of 16": httpx_calls(raw_default),
+            HTTPX_NATIVE: httpx_calls(raw_default),
             "cryptopay-async (transport='aiohttp')": {
                 "invoice": lambda: sdk_aiohttp.invoices.retrieve(INVOICE_ID),
                 "page": lambda: sdk_page(sdk_aiohttp),
@@ -268,11 +269,13 @@ def report(data: dict[str, Any]) -> None:
                 rows.append(
                     [f"{a} / {b}", endpoint, f"c{c}", summary(r, 2), f">= {floor}", verdict(met)]
                 )
-    faster = ratio(fast, sdk, "invoice", 64)
-    targets["aiohttp transport >= 3x httpx at c64"] = statistics.median(faster) >= 3
+    # Issue 7's "aiohttp transport >= 3x httpx native": against httpx's own default pool,
+    # which the SDK's httpx transport no longer is (``_httpx_pool.py``).
+    faster = ratio(fast, HTTPX_NATIVE, "invoice", 64)
+    targets["aiohttp transport >= 3x httpx native at c64"] = statistics.median(faster) >= 3
     rows.append(
         [
-            f"{fast} / {sdk}",
+            f"{fast} / {HTTPX_NATIVE}",
             "invoice",
             "c64",
             summary(faster, 2),
