@@ -13,9 +13,10 @@ redirects, mounts: the proxy is the pool's own; and a cookie jar it fills from e
 response but never reads, since the SDK builds its requests itself), and it costs about
 45 µs of CPU per call on loopback, mostly that cookie jar parsing each response's headers
 into an ``email.message.Message`` (measured with ``benchmarks/profile_call.py``). What the
-SDK relies on is kept here: the response knows its request, the body is read before
-returning, a failure closes the response, ``elapsed`` is set, and an exception knows its
-request. A caller's own ``http_client`` is sent through ``send``, hooks and all.
+SDK relies on is kept here: a closed client refuses to send, the response knows its
+request, the body is read before returning, a failure closes the response, ``elapsed`` is
+set, and an exception knows its request. A caller's own ``http_client`` is sent through
+``send``, hooks and all.
 """
 
 from __future__ import annotations
@@ -134,6 +135,8 @@ class TransportEndpoint:
         try:
             if self._pool is None:
                 response = await self._http.send(request, follow_redirects=False)
+            elif self._http.is_closed:  # the pool would quietly open new connections
+                raise RuntimeError("Cannot send a request, as the client has been closed.")
             else:
                 response = await _send_to_pool(self._pool, request, started)
         except httpx.RequestError as exc:

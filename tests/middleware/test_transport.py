@@ -105,3 +105,17 @@ async def test_a_body_cut_short_is_a_connection_error_that_knows_its_request(
         assert cause.request.url.path == "/api/invoices/cut"
         # The pool is still usable: the broken connection was closed, not reused.
         assert (await sdk.invoices.retrieve("a")).id
+
+
+@pytest.mark.anyio
+@TRANSPORTS
+async def test_a_closed_client_refuses_to_send_and_opens_no_connection(
+    url: str, transport: str
+) -> None:
+    SEEN.clear()
+    sdk = client(url, transport)
+    await sdk.invoices.retrieve("a")
+    await sdk.aclose()
+    with pytest.raises(RuntimeError, match="client has been closed"):
+        await sdk.invoices.retrieve("a")
+    assert len(SEEN) == 1
