@@ -10,9 +10,12 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 from cryptopay_async import AsyncCryptopay
 from cryptopay_async.testing._server import free_port, serve_in_thread
@@ -145,3 +148,15 @@ def serve_aiohttp(app: Any) -> Iterator[str]:
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
+
+
+async def answer_cut_short(request: web.Request, sent: bytes, promised: int) -> web.StreamResponse:
+    """An aiohttp handler's answer that promises ``promised`` bytes, sends ``sent``, hangs up."""
+    from aiohttp import web
+
+    response = web.StreamResponse(headers={"Content-Length": str(promised)})
+    await response.prepare(request)
+    await response.write(sent)
+    assert request.transport is not None
+    request.transport.close()
+    return response

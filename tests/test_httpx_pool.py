@@ -13,7 +13,7 @@ from aiohttp import web
 
 from cryptopay_async._config import shared_ssl_context
 from cryptopay_async._httpx_pool import HttpxPool
-from tests.support import serve_aiohttp
+from tests.support import answer_cut_short, serve_aiohttp
 
 PEERS: list[str] = []
 """The client address of each request the server saw: one per TCP connection."""
@@ -35,12 +35,7 @@ def make_app() -> web.Application:
         return web.Response(text="slow")
 
     async def broken(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Length": "100"})
-        await response.prepare(request)
-        await response.write(b"short")
-        assert request.transport is not None
-        request.transport.close()
-        return response
+        return await answer_cut_short(request, b"short", promised=100)
 
     app = web.Application()
     app.router.add_get("/ok", answer)

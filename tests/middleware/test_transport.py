@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from cryptopay_async import APIConnectionError, AsyncCryptopay
-from tests.support import fixture_bytes, serve_aiohttp
+from tests.support import answer_cut_short, fixture_bytes, serve_aiohttp
 
 INVOICE = fixture_bytes("responses-2023/invoices/retrieve.json")
 SEEN: list[dict[str, str]] = []
@@ -23,12 +23,7 @@ def make_app() -> web.Application:
     async def invoice(request: web.Request) -> web.StreamResponse:
         SEEN.append(dict(request.headers))
         if request.match_info["invoice_id"] == "cut":  # a body cut short: 10 of 1,000 bytes
-            response = web.StreamResponse(headers={"Content-Length": "1000"})
-            await response.prepare(request)
-            await response.write(b'{"data": {')
-            assert request.transport is not None
-            request.transport.close()
-            return response
+            return await answer_cut_short(request, b'{"data": {', promised=1000)
         return web.Response(
             body=INVOICE,
             content_type="application/json",
