@@ -18,6 +18,7 @@ tests). Built once at import:
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -65,9 +66,16 @@ def _optional_decimal(value: Any, _: Any = None) -> Decimal | None:
     return None if value is None else _decimal(value)
 
 
+# Date, hours, minutes and seconds at least, as msgspec's RFC 3339 parser requires:
+# ``fromisoformat`` alone would also take a bare date or an hour.
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}")
+
+
 def _datetime(value: Any, _: Any = None) -> datetime:
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 8601 timestamp string, got {preview(value)}")
+    if not _TIMESTAMP.match(value):
+        raise ValueError(f"expected a date and a time of day, got {preview(value)}")
     try:
         result = datetime.fromisoformat(value)
     except ValueError:

@@ -142,7 +142,19 @@ def test_every_timestamp_form_becomes_an_aware_datetime(
     assert transaction.created_at.utcoffset() == expected.utcoffset()
 
 
-@pytest.mark.parametrize("value", ["yesterday", "", "2021-13-01T00:00:00Z", 1637830311, None])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yesterday",
+        "",
+        "2021-13-01T00:00:00Z",
+        "2021-11-25",  # a date alone
+        "2021-11-25T10",
+        "2021-11-25T10:00Z",  # no seconds
+        1637830311,
+        None,
+    ],
+)
 def test_a_bad_timestamp_is_refused_with_its_field(engine: Engine, value: object) -> None:
     with pytest.raises(DecodeError) as caught:
         engine.document(body({**TRANSACTION, "created_at": value}), Transaction)
