@@ -9,6 +9,7 @@ runtime's shared steps) and the per-request templates.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 from typing import Literal
@@ -38,6 +39,7 @@ class Runtime:
     """The pool, limiter, gates, signer and transport one client and its derivatives share."""
 
     __slots__ = (
+        "_run",
         "admission",
         "concurrency",
         "http",
@@ -97,6 +99,26 @@ class Runtime:
         # A pool built here is sent to directly, and is known to report when request
         # bytes start going out; a caller's client is sent through, hooks and all.
         self.transport = TransportEndpoint(http_client, pool=pool)
+        self._run: object | None = None
+
+    def check_run(self) -> None:
+        """Refuse, before anything is sent, a call from another event loop than the first.
+
+        The pool's connections, the gates and the limiter belong to the event loop that
+        first used them: from another one (a second ``asyncio.run``, then ``trio.run``)
+        a request could go out and the call still fail on a closed loop, leaving a POST
+        whose outcome nobody reports. One client per event loop.
+        """
+        run = _current_run()
+        if run is self._run:
+            return
+        if self._run is None:
+            self._run = run
+            return
+        raise RuntimeError(
+            "this client was first used in another event loop (asyncio.run or trio.run); "
+            "create one client per event loop. Nothing was sent."
+        )
 
     def shared_steps(self) -> list[Middleware]:
         """The steps after retry: the concurrency cap, the limiter (if any), signing."""
@@ -115,7 +137,15 @@ class Runtime:
 class ChainSender:
     """A ``Sender``: admission, then the request built from templates, then the chain."""
 
-    __slots__ = ("_admission", "_chain", "_extensions", "_headers", "_urls", "retry_policy")
+    __slots__ = (
+        "_admission",
+        "_chain",
+        "_extensions",
+        "_headers",
+        "_runtime",
+        "_urls",
+        "retry_policy",
+    )
 
     retry_policy: RetryPolicy
 
@@ -128,6 +158,7 @@ class ChainSender:
         ]
         self._chain = compose(steps, runtime.transport)
         self._admission = runtime.admission
+        self._runtime = runtime
         self._urls = RequestURLs(settings.base_url)
         self._headers = {
             "Content-Type": CONTENT_TYPE,
@@ -138,6 +169,7 @@ class ChainSender:
         self.retry_policy = settings.retry_policy
 
     async def send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
+        self._runtime.check_run()
         async with self._admission:
             request = httpx.Request(
                 method,
@@ -147,3 +179,13 @@ class ChainSender:
                 extensions=dict(self._extensions),
             )
             return await self._chain(request)
+
+
+def _current_run() -> object:
+    """The running event loop (asyncio) or run token (trio): one object per run."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        import trio
+
+        return trio.lowlevel.current_trio_token()
