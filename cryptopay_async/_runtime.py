@@ -9,7 +9,6 @@ runtime's shared steps) and the per-request templates.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import ssl
 from typing import Literal
@@ -31,6 +30,7 @@ from cryptopay_async.middleware._retry import RetryMiddleware, RetryPolicy
 from cryptopay_async.middleware._signing import SigningMiddleware
 from cryptopay_async.middleware._transport import TransportEndpoint
 from cryptopay_async.ratelimit import RateLimiter
+from cryptopay_async.ratelimit._per_run import RunBinding
 
 USER_AGENT = f"cryptopay-async/{__version__}"
 
@@ -99,7 +99,7 @@ class Runtime:
         # A pool built here is sent to directly, and is known to report when request
         # bytes start going out; a caller's client is sent through, hooks and all.
         self.transport = TransportEndpoint(http_client, pool=pool)
-        self._run: object | None = None
+        self._run = RunBinding()
 
     def check_run(self) -> None:
         """Refuse, before anything is sent, a call from another event loop than the first.
@@ -109,13 +109,7 @@ class Runtime:
         a request could go out and the call still fail on a closed loop, leaving a POST
         whose outcome nobody reports. One client per event loop.
         """
-        run = _current_run()
-        if run is self._run:
-            return
-        if self._run is None:
-            self._run = run
-            return
-        raise RuntimeError(
+        self._run.check(
             "this client was first used in another event loop (asyncio.run or trio.run); "
             "create one client per event loop. Nothing was sent."
         )
@@ -179,13 +173,3 @@ class ChainSender:
                 extensions=dict(self._extensions),
             )
             return await self._chain(request)
-
-
-def _current_run() -> object:
-    """The running event loop (asyncio) or run token (trio): one object per run."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        import trio
-
-        return trio.lowlevel.current_trio_token()

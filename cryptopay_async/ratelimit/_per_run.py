@@ -10,6 +10,7 @@ every run gets its own limiter per key, created on first use inside the run.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import anyio.lowlevel
@@ -24,6 +25,30 @@ def current_run() -> object:
     """What identifies the running event loop run: asyncio's loop, trio's run token."""
     token = anyio.lowlevel.current_token()
     return getattr(token, "native_token", token)  # anyio >= 4.11 wraps it
+
+
+class RunBinding:
+    """The event loop run that first used an object; ``check`` refuses every other run.
+
+    A ``TokenBucket`` and a client's runtime both own things that live on one loop.
+    """
+
+    __slots__ = ("_lock", "_run")
+
+    def __init__(self) -> None:
+        self._run: object = None
+        self._lock = threading.Lock()
+
+    def check(self, refusal: str) -> None:
+        """Bind to the current run on first use; ``RuntimeError(refusal)`` from another."""
+        run = current_run()
+        if self._run is run:
+            return
+        with self._lock:  # two threads' first uses must not both bind
+            if self._run is None:
+                self._run = run
+                return
+        raise RuntimeError(refusal)
 
 
 class PerRunLimiter:

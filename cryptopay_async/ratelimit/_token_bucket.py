@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import threading
 from collections import deque
 
 import anyio
 import anyio.lowlevel
 
-from cryptopay_async.ratelimit._per_run import current_run
+from cryptopay_async.ratelimit._per_run import RunBinding
 from cryptopay_async.ratelimit._settings import check_bucket_settings
 
 
@@ -60,8 +59,7 @@ class TokenBucket:
         self._tat = -math.inf  # GCRA theoretical arrival time
         self._paused_until = -math.inf
         self._queue: dict[object, anyio.Event] = {}  # insertion-ordered waiters
-        self._run: object = None  # the event loop run this bucket is bound to
-        self._binding = threading.Lock()
+        self._run = RunBinding()  # the event loop run this bucket is bound to
 
     def __repr__(self) -> str:
         return (
@@ -128,14 +126,7 @@ class TokenBucket:
 
     def _check_run(self) -> None:
         """Bind to the current event loop run on first use; refuse every other run."""
-        run = current_run()
-        if self._run is run:
-            return
-        with self._binding:  # two threads' first uses must not both bind
-            if self._run is None:
-                self._run = run
-                return
-        raise RuntimeError(
+        self._run.check(
             "this TokenBucket belongs to another event loop run (another thread's loop, or "
             "an earlier asyncio.run/trio.run): build one per run, or use the default "
             "limiter, which is per run already"
