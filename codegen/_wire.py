@@ -45,8 +45,6 @@ class Plan:
     wired: set[str] = field(default_factory=set)
     money_only: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
     """Models whose only rule is finite money: their decimal fields and whether optional."""
-    used: set[str] = field(default_factory=set)
-    """Every name the module imports from the models and callbacks."""
 
 
 def wire_annotation(spec: dict[str, Any], plan: Plan, *, nested: bool = False) -> str | None:
@@ -78,41 +76,42 @@ def money_check(owner: str, name: str, optional: bool, label: str) -> list[str]:
     return [f"        if {test}:", f'            _not_finite("{label}", {value})']
 
 
-def hook_lines(public: str, fields: Fields, plan: Plan) -> tuple[list[str], bool]:
+def hook_lines(name: str, fields: Fields, plan: Plan) -> tuple[list[str], bool]:
     """The hook's body, and whether it does more than put the public class back."""
-    hook = [f'        _set(self, "__class__", {public})']
-    for name, (spec, optional) in fields.items():
+    hook = [f'        _set(self, "__class__", {name})']
+    for field_name, (spec, optional) in fields.items():
         if "enum" in spec:
-            get = f"_{spec['enum']}.get(self.{name}, self.{name})"
-            line = render(Group("_set(", ["self", f'"{name}"', get], ")"), 12 if optional else 8)
-            hook += [f"        if self.{name} is not None:", *line] if optional else line
+            get = f"_{spec['enum']}.get(self.{field_name}, self.{field_name})"
+            setter = Group("_set(", ["self", f'"{field_name}"', get], ")")
+            line = render(setter, 12 if optional else 8)
+            hook += [f"        if self.{field_name} is not None:", *line] if optional else line
         elif spec.get("format") == "decimal":
-            hook += money_check("self", name, optional, name)
+            hook += money_check("self", field_name, optional, field_name)
         elif spec.get("model") in plan.money_only:
             child = spec["model"]
             checks = [
                 line
                 for child_field, child_optional in plan.money_only[child]
                 for line in money_check(
-                    f"{name}_", child_field, child_optional, f"{name}.{child_field}"
+                    f"{field_name}_", child_field, child_optional, f"{field_name}.{child_field}"
                 )
             ]
-            hook.append(f"        {name}_ = self.{name}")
+            hook.append(f"        {field_name}_ = self.{field_name}")
             if optional:
-                hook.append(f"        if {name}_ is not None:")
+                hook.append(f"        if {field_name}_ is not None:")
                 checks = ["    " + line for line in checks]
             hook += checks
     return hook, len(hook) > 1
 
 
-def wire_class(name: str, public: str, fields: Fields, plan: Plan) -> list[str] | None:
-    """The wire subclass of ``public``, or None when msgspec can decode it as it is."""
+def wire_class(name: str, fields: Fields, plan: Plan) -> list[str] | None:
+    """The wire subclass of model ``name``, or None when msgspec can decode it as it is."""
     annotations = []
     for field_name, (spec, optional) in fields.items():
         wire = wire_annotation(spec, plan)
         if wire is not None:
             annotations.append(f'"{field_name}": {wire}' + (" | None" if optional else ""))
-    hook, has_rules = hook_lines(public, fields, plan)
+    hook, has_rules = hook_lines(name, fields, plan)
     if not annotations and not has_rules:
         return None
     if not annotations and all(
@@ -124,7 +123,7 @@ def wire_class(name: str, public: str, fields: Fields, plan: Plan) -> list[str] 
             if spec.get("format") == "decimal"
         ]
     return [
-        f"class {name}Wire({public}):",
+        f"class {name}Wire({name}):",
         "    __slots__ = ()",
         *(render(("__annotations__ = ", Group("{", annotations, "}")), 4) if annotations else []),
         "",
@@ -149,10 +148,9 @@ def generate_wire(models: dict[str, Any]) -> str:
     enums: set[str] = set()
 
     def add(name: str, fields: Fields) -> None:
-        block = wire_class(name, name, fields, plan)
+        block = wire_class(name, fields, plan)
         if block is not None:
             plan.wired.add(name)
-            plan.used.add(name)
             blocks.append(block)
             table.append(f"{name}: {name}Wire")
             enums.update(s["enum"] for s, _ in fields.values() if "enum" in s)
@@ -164,7 +162,7 @@ def generate_wire(models: dict[str, Any]) -> str:
     for name in callbacks:
         fields = models["models"][name]["fields"]
         add(name, {f: (fields[f], False) for f in ("event", "data")})
-    names = plan.used | enums
+    names = plan.wired | enums
     from_callbacks = {n for n in names if n in callbacks or is_callback_enum(n)}
     head = [
         HEADER,
