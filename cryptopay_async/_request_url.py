@@ -34,7 +34,7 @@ class RequestURLs:
 
     def __init__(self, base_url: str) -> None:
         self._base = base_url
-        self._reference = httpx.URL(base_url)._uri_reference if _agrees(base_url) else None
+        self._reference = _checked_reference(base_url)
 
     def url(self, target: str) -> httpx.URL | str:
         """The parsed URL, or the string for httpx to parse when the fast way does not apply."""
@@ -54,20 +54,24 @@ def _from_parts(reference: Any, target: str) -> httpx.URL | None:
     return url
 
 
-def _agrees(base: str, target: str = "/api/x?y=1") -> bool:
-    """Whether the fast way gives the URL httpx parses from ``base + target``.
+def _checked_reference(base: str, target: str = "/api/x?y=1") -> Any:
+    """``base`` parsed, if the fast way then gives the URL httpx parses from ``base + target``.
 
-    False when httpx's internals are not the expected ones, or when ``base`` has a path
+    None when httpx's internals are not the expected ones, or when ``base`` has a path
     (the target would not start the path then).
     """
     parsed = httpx.URL(base + target)
     try:
-        built = _from_parts(httpx.URL(base)._uri_reference, target)
+        reference = httpx.URL(base)._uri_reference
+        built = _from_parts(reference, target)
     except (AttributeError, TypeError, ValueError):
-        return False
-    return built is not None and built == parsed and built.raw_path == parsed.raw_path
+        return None
+    if built is None or built != parsed or built.raw_path != parsed.raw_path:
+        return None
+    return reference
 
 
 def fast_path_works() -> bool:
     """Whether the installed httpx builds, from components, URLs equal to parsed ones."""
-    return _agrees("https://business-sandbox.cryptopay.me", "/api/invoices/a%2Fb?c=d%20e&f=1")
+    sample = ("https://business-sandbox.cryptopay.me", "/api/invoices/a%2Fb?c=d%20e&f=1")
+    return _checked_reference(*sample) is not None
