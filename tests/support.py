@@ -160,3 +160,21 @@ async def answer_cut_short(request: web.Request, sent: bytes, promised: int) -> 
     assert request.transport is not None
     request.transport.close()
     return response
+
+
+def count_new_ssl_contexts(monkeypatch: Any) -> list[object]:
+    """After one client is built (it may create the shared context), record each new one."""
+    import ssl
+
+    from cryptopay_async import AsyncCryptopay
+
+    AsyncCryptopay(api_key="k", api_secret="s")
+    built: list[object] = []
+    real = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    return built

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
 import attrs
@@ -13,6 +12,7 @@ from tests.support import (
     API_SECRET,
     ROOT,
     Recorder,
+    count_new_ssl_contexts,
     fixture_json,
     json_response,
     recorded_client,
@@ -229,15 +229,7 @@ def test_clients_for_one_key_share_the_default_limiter() -> None:
 
 
 def test_construction_reuses_one_ssl_context(monkeypatch: pytest.MonkeyPatch) -> None:
-    AsyncCryptopay(api_key="k", api_secret="s")  # the first client may build it
-    built: list[object] = []
-    real = ssl.create_default_context
-
-    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
-        built.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ssl, "create_default_context", counting)
+    built = count_new_ssl_contexts(monkeypatch)
     for _ in range(5):
         AsyncCryptopay(api_key="k", api_secret="s")
     assert built == []

@@ -19,6 +19,7 @@ from cryptopay_async._proxies import choose_proxy
 from cryptopay_async.testing import CryptopayEmulator
 from cryptopay_async.testing._server import serve_in_thread
 from tests.forward_proxy import ProxyLog, forward_proxy
+from tests.support import count_new_ssl_contexts
 
 pytestmark = pytest.mark.anyio
 
@@ -126,15 +127,7 @@ def test_an_unusable_proxy_is_refused_without_showing_its_password(
 def test_a_proxy_from_the_environment_keeps_construction_free_of_new_ssl_contexts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    AsyncCryptopay(api_key="k", api_secret="s")  # the first client may build it
-    built: list[object] = []
-    real = ssl.create_default_context
-
-    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
-        built.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ssl, "create_default_context", counting)
+    built = count_new_ssl_contexts(monkeypatch)
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     for _ in range(3):
         AsyncCryptopay(api_key="k", api_secret="s")
