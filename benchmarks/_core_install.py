@@ -20,8 +20,9 @@ for extra in ("msgspec", "orjson", "aiohttp"):
 # Imported only now, with the extras blocked: that is the point of this script.
 import anyio  # noqa: E402
 
-from cryptopay_async import AsyncCryptopay, _decoding  # noqa: E402
-from cryptopay_async._auto_transport import aiohttp_installed  # noqa: E402
+from cryptopay_async import AsyncCryptopay  # noqa: E402
+from cryptopay_async._decoding import _engines as _decoding  # noqa: E402
+from cryptopay_async._transports._auto import aiohttp_installed  # noqa: E402
 
 INVOICE_ID = "03692121-10b9-40bf-a79f-f9ad1f89f13d"
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import interleaved, save, summary, table, verdict
 
 from cryptopay_async import AsyncCryptopay
-from cryptopay_async._config import shared_ssl_context
+from cryptopay_async._transports._pool import shared_ssl_context
 from cryptopay_async.ratelimit import TokenBucket
 
 QUEUED = 10_000

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import interleaved, ratios, save, summary, table, verdict
 
-from cryptopay_async._converter import structure
-from cryptopay_async._decoding import ENGINES
+from cryptopay_async._decoding._cattrs import structure
+from cryptopay_async._decoding._engines import ENGINES
 from cryptopay_async.models import Invoice
 
 FIXTURE = (

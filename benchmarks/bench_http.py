@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import ratios, save, summary, table, verdict
 
 from cryptopay_async import AsyncCryptopay
-from cryptopay_async._aiohttp_transport import AiohttpTransport
-from cryptopay_async._config import shared_ssl_context
-from cryptopay_async._httpx_pool import HttpxPool
+from cryptopay_async._transports._aiohttp import AiohttpTransport
+from cryptopay_async._transports._httpx_pool import HttpxPool
+from cryptopay_async._transports._pool import shared_ssl_context
 from cryptopay_async.testing._server import free_port
 
 REPETITIONS = int(os.environ.get("BENCH_REPETITIONS", "5"))

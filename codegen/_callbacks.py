@@ -1,4 +1,4 @@
-"""``cryptopay_async/callbacks/_generated.py``: a class per callback ``type`` and its events."""
+"""``cryptopay_async/models/_callbacks.py``: a class per callback ``type`` and its events."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def generate_callbacks(models: dict[str, Any]) -> str:
         "",
         "import attrs",
         "",
-        "from cryptopay_async._enum import ApiEnum",
+        "from cryptopay_async.models._enum import ApiEnum",
         *from_import("cryptopay_async.models._generated", data_models),
     ]
     return join_blocks(head, blocks)

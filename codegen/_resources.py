@@ -13,9 +13,12 @@ from typing import Any
 from codegen._models import join_blocks
 from codegen._source import Group, docstring, from_import, quote, render, tuple_of
 from codegen._spec import (
+    COMMIT_RECOVERY,
+    CREATE_RECOVERY,
     EXACTLY_ONE,
     HEADER,
     QUERY_ENUMS,
+    REMEMBERED,
     SKIPPED_FIELDS,
     SUMMARIES,
     class_name,
@@ -128,6 +131,9 @@ class _Generated:
             fields.append(("exactly_one=", Group("(", [quote(n) for n in EXACTLY_ONE[key]], ")")))
         if ep.get("deprecated"):
             fields.append("deprecated=True")
+        recovery = recovery_source(key)
+        if recovery is not None:
+            fields.append(recovery)
         declaration = render(
             (f"{const}: Operation[{result}] = ", Group("Operation(", fields, ")")), 0
         )
@@ -184,11 +190,16 @@ def generate_resources(endpoints: list[dict[str, Any]], models: dict[str, Any]) 
             '    """Every resource of a client, each sending through ``sender``."""',
             "",
             *render(
-                ("__slots__ = ", Group("(", [quote(n) for n in sorted([*names, "sender"])], ")")), 4
+                (
+                    "__slots__ = ",
+                    Group("(", [quote(n) for n in sorted([*names, "memory", "sender"])], ")"),
+                ),
+                4,
             ),
             "",
-            "    def __init__(self, sender: Sender) -> None:",
+            "    def __init__(self, sender: Sender, memory: RecoveryMemory | None = None) -> None:",
             "        self.sender = sender",
+            "        self.memory = RecoveryMemory() if memory is None else memory",
             *(f"        self.{r} = {class_name(r)}(self)" for r in names),
         ]
     )
@@ -220,13 +231,41 @@ def generate_resources(endpoints: list[dict[str, Any]], models: dict[str, Any]) 
             head.append(line)
     head += ["from typing import TYPE_CHECKING, Any", ""]
     head += [
-        "from cryptopay_async import _arguments as arg",
-        "from cryptopay_async._pagination import AsyncPager",
         *from_import("cryptopay_async.models._generated", gen.names),
+        "from cryptopay_async.models._pagination import AsyncPager",
+        "from cryptopay_async.resources import _arguments as arg",
         "from cryptopay_async.resources._base import Operation, Param, Resource",
+        "from cryptopay_async.resources._recovery import (",
+        "    CommitRecovery,",
+        "    CreateRecovery,",
+        "    RecoveryMemory,",
+        "    Remember,",
+        ")",
         "",
         "if TYPE_CHECKING:",
-        "    from cryptopay_async._sender import Sender",
+        "    from cryptopay_async.resources._sender import Sender",
     ]
     body = "\n\n".join("\n".join(d) for d in gen.declarations)
     return join_blocks(["\n".join(head) + "\n\n" + body], classes, operations)
+
+
+def recovery_source(key: str) -> tuple[str, Group] | None:
+    """The ``recovery=`` field of an operation that moves money (``codegen/_spec.py``)."""
+    if key in CREATE_RECOVERY:
+        what, read_back, compare = CREATE_RECOVERY[key]
+        parts: list[str | Group] = [
+            quote(what),
+            "None" if read_back is None else quote(read_back),
+            tuple_of([quote(c) for c in compare]),
+        ]
+        return ("recovery=", Group("CreateRecovery(", parts, ")"))
+    if key in COMMIT_RECOVERY:
+        what, read_back, uncommitted, remembered = COMMIT_RECOVERY[key]
+        states = "None" if uncommitted is None else tuple_of([quote(u) for u in uncommitted])
+        parts = [quote(what), quote(read_back), states]
+        if remembered:
+            parts.append("remembered=True")
+        return ("recovery=", Group("CommitRecovery(", parts, ")"))
+    if key in REMEMBERED:
+        return ("recovery=", Group("Remember(", [quote(REMEMBERED[key])], ")"))
+    return None

@@ -1,4 +1,4 @@
-"""``cryptopay_async/_msgspec_wire.py``: the classes the ``speedups`` engine decodes into.
+"""``cryptopay_async/_decoding/_msgspec_wire.py``: the classes the ``speedups`` engine decodes into.
 
 msgspec builds the public attrs models itself, but three rules of the SDK's contract are
 not msgspec's: an enum field keeps an unknown value as ``str`` (msgspec refuses
@@ -174,7 +174,7 @@ def generate_wire(models: dict[str, Any]) -> str:
         "",
         "import msgspec",
         "",
-        *from_import("cryptopay_async.callbacks._generated", from_callbacks),
+        *from_import("cryptopay_async.models._callbacks", from_callbacks),
         *from_import("cryptopay_async.models._generated", names - from_callbacks),
         "",
         *PURPOSE,

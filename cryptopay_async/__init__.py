@@ -2,7 +2,7 @@
 
 from cryptopay_async import _logs
 from cryptopay_async._client import AsyncCryptopay
-from cryptopay_async._exceptions import (
+from cryptopay_async._errors._exceptions import (
     APIConnectionError,
     APIResponseValidationError,
     APIStatusError,
@@ -26,7 +26,7 @@ from cryptopay_async._exceptions import (
     SignatureVerificationError,
     UnprocessableEntityError,
 )
-from cryptopay_async._raw_response import APIResponse
+from cryptopay_async._runtime._raw_response import APIResponse
 from cryptopay_async._version import __version__
 from cryptopay_async.middleware._chain import CallNext, Middleware
 from cryptopay_async.middleware._retry import RetryPolicy

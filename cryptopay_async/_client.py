@@ -16,17 +16,18 @@ from typing import Any, Literal, Self
 
 import httpx
 
-from cryptopay_async import _config, _json, resources
-from cryptopay_async import _error_messages as say
-from cryptopay_async._arguments import query_string, request_path
-from cryptopay_async._exceptions import APIResponseValidationError
-from cryptopay_async._raw_response import RawResources
-from cryptopay_async._runtime import ChainSender, Runtime
-from cryptopay_async._settings import ClientSettings
+from cryptopay_async import _json, resources
+from cryptopay_async._errors import _messages as say
+from cryptopay_async._errors._exceptions import APIResponseValidationError
+from cryptopay_async._runtime import _environment
+from cryptopay_async._runtime._raw_response import RawResources
+from cryptopay_async._runtime._runtime import ChainSender, Runtime
+from cryptopay_async._runtime._settings import ClientSettings
 from cryptopay_async.callbacks._client import ClientCallbacks
 from cryptopay_async.middleware._chain import Middleware
 from cryptopay_async.middleware._retry import RetryPolicy
 from cryptopay_async.ratelimit import RateLimiter
+from cryptopay_async.resources._arguments import query_string, request_path
 
 
 class AsyncCryptopay:
@@ -59,12 +60,12 @@ class AsyncCryptopay:
         callback_secret: str | None = None,
         environment: str | None = None,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout = _config.DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout = _environment.DEFAULT_TIMEOUT,
         max_retries: int = 2,
         rate_limiter: RateLimiter | EllipsisType | None = ...,
         middleware: Sequence[Middleware] = (),
         http_client: httpx.AsyncClient | None = None,
-        max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
+        max_concurrency: int = _environment.DEFAULT_MAX_CONCURRENCY,
         retry_policy: RetryPolicy | None = None,
         transport: Literal["auto", "httpx", "aiohttp"] = "auto",
         proxy: str | httpx.URL | None = None,
@@ -72,8 +73,7 @@ class AsyncCryptopay:
         trust_env: bool = True,
         redis_url: str | None = None,
     ) -> None:
-        key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
-        secret = _config.credential(api_secret, "api_secret", _config.ENV_API_SECRET, required=True)
+        key, secret = _environment.api_credentials(api_key, api_secret)
         # Kept at once: a client whose other settings are refused still shows its key in
         # a traceback's repr (the settings exist only once all of them are valid).
         self._api_key = key
@@ -90,7 +90,7 @@ class AsyncCryptopay:
             max_concurrency=max_concurrency,
         )
         if rate_limiter is ...:
-            rate_limiter = _config.default_limiter(settings.api_key, redis_url)
+            rate_limiter = _environment.default_limiter(settings.api_key, redis_url)
         elif redis_url is not None:
             raise ValueError("pass either rate_limiter or redis_url, not both")
         runtime = Runtime(
@@ -110,7 +110,7 @@ class AsyncCryptopay:
         self._runtime = runtime
         self._owns_runtime = owns_runtime
         self._sender = ChainSender(settings, runtime)
-        bound = resources.Resources(self._sender)
+        bound = resources.Resources(self._sender, runtime.recovery_memory)
         for name in resources.RESOURCE_NAMES:
             setattr(self, name, getattr(bound, name))
         self.callbacks = ClientCallbacks(settings.callback_secret, bound)
@@ -125,7 +125,9 @@ class AsyncCryptopay:
         """
         raw: RawResources | None = self.__dict__.get("_raw_resources")
         if raw is None:
-            raw = self.__dict__["_raw_resources"] = RawResources(self._sender)
+            raw = self.__dict__["_raw_resources"] = RawResources(
+                self._sender, self._runtime.recovery_memory
+            )
         return raw
 
     @property

@@ -3,13 +3,16 @@
 They are the contract between the pipeline's steps and what reads them later (error
 messages, logs, your middleware). This module imports nothing of the package, so the
 low-level modules (exceptions, messages) can read the keys without importing the steps.
+It also reads the one header that steers pacing, ``Retry-After``.
 """
 
 from __future__ import annotations
 
-import httpx
+import email.utils
+import time
+from collections.abc import Mapping
 
-from cryptopay_async._headers import parse_retry_after
+import httpx
 
 ATTEMPT = "cryptopay_async.attempt"
 """``request.extensions`` key: the 1-based attempt number, set by the retry step."""
@@ -46,3 +49,27 @@ def retry_after(response: httpx.Response) -> float | None:
 def may_have_been_sent(request: httpx.Request) -> bool:
     """Whether the last attempt of ``request`` may have reached the server (see ``SENT``)."""
     return request.extensions.get(SENT) is not False
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait from ``Retry-After`` (delta-seconds or an HTTP date), or None.
+
+    A date in the past gives 0; a value that is neither form gives None.
+    """
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(0.0, seconds)

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from cryptopay_async import _decoding
+from cryptopay_async._decoding import _engines as _decoding
 from tests.redis_server import RedisServer
 
 pytest_plugins = ["cryptopay_async.testing.pytest_plugin"]

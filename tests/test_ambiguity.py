@@ -19,7 +19,7 @@ from cryptopay_async import (
     CryptopayError,
     RetryPolicy,
 )
-from cryptopay_async._ambiguity import shown
+from cryptopay_async._errors._messages import shown
 from tests.support import API_KEY, API_SECRET, json_response
 
 pytestmark = pytest.mark.anyio

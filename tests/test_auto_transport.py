@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from cryptopay_async import AsyncCryptopay
-from cryptopay_async._aiohttp_transport import AiohttpTransport
-from cryptopay_async._auto_transport import AutoTransport
-from cryptopay_async._config import shared_ssl_context
-from cryptopay_async._httpx_pool import HttpxPool
+from cryptopay_async._transports._aiohttp import AiohttpTransport
+from cryptopay_async._transports._auto import AutoTransport
+from cryptopay_async._transports._httpx_pool import HttpxPool
+from cryptopay_async._transports._pool import shared_ssl_context
 from cryptopay_async.testing import CryptopayEmulator, serve_in_thread
 from tests.misbehaving_server import Fault, MisbehavingServer
 from tests.support import API_KEY, API_SECRET

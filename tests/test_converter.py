@@ -11,8 +11,8 @@ from typing import Any
 import cattrs
 import pytest
 
-from cryptopay_async._converter import error_paths, structure, to_dict
-from cryptopay_async.models import Exchange, Invoice
+from cryptopay_async._decoding._cattrs import error_paths, structure
+from cryptopay_async.models import Exchange, Invoice, to_dict
 from tests.support import fixture_json
 
 GOOD_EXCHANGE = {"pair": "BTCEUR", "rate": "50000.5", "fee": "0.1", "fee_currency": "EUR"}

@@ -18,8 +18,8 @@ from typing import Any
 import attrs
 import pytest
 
-from cryptopay_async._converter import structure
-from cryptopay_async._decoding import DecodeError, Engine
+from cryptopay_async._decoding._cattrs import structure
+from cryptopay_async._decoding._engines import DecodeError, Engine
 from cryptopay_async.callbacks import CallbackPayloadError, InvoiceCallback
 from cryptopay_async.callbacks._verify import parse
 from cryptopay_async.models import (

@@ -27,8 +27,8 @@ from cryptopay_async import (
     RetryPolicy,
     UnprocessableEntityError,
 )
-from cryptopay_async._error_messages import clip
-from cryptopay_async._exceptions import status_error_from_response
+from cryptopay_async._errors._exceptions import status_error_from_response
+from cryptopay_async._errors._messages import clip
 from cryptopay_async.testing import CryptopayEmulator
 from cryptopay_async.testing._server import free_port, serve_in_thread
 from tests.fake_server import FakeCryptopay

@@ -24,8 +24,8 @@ from cryptopay_async import (
     ServiceUnavailableError,
     UnprocessableEntityError,
 )
-from cryptopay_async._exceptions import status_error_class, status_error_from_response
-from cryptopay_async._headers import parse_retry_after
+from cryptopay_async._errors._exceptions import status_error_class, status_error_from_response
+from cryptopay_async._extensions import parse_retry_after
 from tests.support import FIXTURES, fixture_bytes, json_response
 
 REQUEST = httpx.Request("GET", "https://h/api/invoices/1")

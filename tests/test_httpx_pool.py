@@ -11,8 +11,8 @@ import httpx
 import pytest
 from aiohttp import web
 
-from cryptopay_async._config import shared_ssl_context
-from cryptopay_async._httpx_pool import HttpxPool
+from cryptopay_async._transports._httpx_pool import HttpxPool
+from cryptopay_async._transports._pool import shared_ssl_context
 from tests.support import answer_cut_short, serve_aiohttp
 
 PEERS: list[str] = []

@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cryptopay_async import _decoding
-from cryptopay_async._decoding import DecodeError
-from cryptopay_async._msgspec_decoding import wire_type
-from cryptopay_async._msgspec_wire import WIRE
-from cryptopay_async.callbacks._generated import KNOWN_CALLBACKS
+from cryptopay_async._decoding import _engines as _decoding
+from cryptopay_async._decoding._engines import DecodeError
+from cryptopay_async._decoding._msgspec import wire_type
+from cryptopay_async._decoding._msgspec_wire import WIRE
 from cryptopay_async.models import Exchange, Invoice, InvoiceStatus, _generated
+from cryptopay_async.models._callbacks import KNOWN_CALLBACKS
 from tests.support import FIXTURES
 
 MSGSPEC, CATTRS = _decoding.ENGINES["msgspec"], _decoding.ENGINES["cattrs"]

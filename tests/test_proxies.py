@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from cryptopay_async import APIConnectionError, AsyncCryptopay, _config
-from cryptopay_async._proxies import choose_proxy
+from cryptopay_async import APIConnectionError, AsyncCryptopay
+from cryptopay_async._transports import _pool
+from cryptopay_async._transports._proxies import choose_proxy
 from cryptopay_async.testing import CryptopayEmulator
 from cryptopay_async.testing._server import serve_in_thread
 from tests.forward_proxy import ProxyLog, forward_proxy
@@ -341,4 +342,4 @@ def test_a_caller_owned_http_client_keeps_its_own_proxy_settings() -> None:
         AsyncCryptopay(
             api_key="k", api_secret="s", http_client=httpx.AsyncClient(), proxy="http://p:1"
         )
-    assert _config.shared_ssl_context() is _config.tls_context(True, trust_env=True)
+    assert _pool.shared_ssl_context() is _pool.tls_context(True, trust_env=True)

@@ -16,8 +16,8 @@ from cryptopay_async import (
     AsyncCryptopay,
     NotFoundError,
 )
-from cryptopay_async._pagination import Page
 from cryptopay_async.models import Invoice, Rate
+from cryptopay_async.models._pagination import Page
 from cryptopay_async.testing import CryptopayEmulator
 from tests.support import Recorder, fixture_json, json_response, recorded_client
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cryptopay_async._request_url import RequestURLs, fast_path_works
+from cryptopay_async._transports._request_url import RequestURLs, fast_path_works
 
 BASES = [
     "https://business-sandbox.cryptopay.me",

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cryptopay_async import APIResponseValidationError, CryptopayError
-from cryptopay_async._exceptions import status_error_class
+from cryptopay_async._errors._exceptions import status_error_class
 from cryptopay_async.models import Invoice, Page, Rate
 from tests.support import Recorder, fixture_json, json_response, recorded_client
 

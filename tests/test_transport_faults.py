@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from cryptopay_async import AsyncCryptopay, RetryPolicy
-from cryptopay_async._exceptions import APIConnectionError, APITimeoutError
+from cryptopay_async._errors._exceptions import APIConnectionError, APITimeoutError
 from tests.misbehaving_server import (
     Fault,
     IdleClose,

@@ -17,7 +17,15 @@ from cryptopay_async.callbacks._dedupe import (
     delivery_key,
 )
 from cryptopay_async.callbacks._events import Callback, UnknownCallback
-from cryptopay_async.callbacks._generated import (
+from cryptopay_async.callbacks._receiver import CallbackReceiver, Outcome
+from cryptopay_async.callbacks._redis_store import RedisDeliveryStore
+from cryptopay_async.callbacks._verify import (
+    SIGNATURE_HEADER,
+    CallbackPayloadError,
+    signature_for,
+    verify,
+)
+from cryptopay_async.models._callbacks import (
     ChannelPaymentCallback,
     ChannelPaymentCallbackEvent,
     CoinWithdrawalCallback,
@@ -26,14 +34,6 @@ from cryptopay_async.callbacks._generated import (
     InvoiceCallbackEvent,
     SubscriptionCallback,
     SubscriptionCallbackEvent,
-)
-from cryptopay_async.callbacks._receiver import CallbackReceiver, Outcome
-from cryptopay_async.callbacks._redis_store import RedisDeliveryStore
-from cryptopay_async.callbacks._verify import (
-    SIGNATURE_HEADER,
-    CallbackPayloadError,
-    signature_for,
-    verify,
 )
 
 __all__ = [

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, overload
 
 from cryptopay_async.callbacks._events import Callback, UnknownCallback
-from cryptopay_async.callbacks._generated import (
+from cryptopay_async.callbacks._verify import verify
+from cryptopay_async.models import ChannelPayment, CoinWithdrawal, Invoice, Subscription
+from cryptopay_async.models._callbacks import (
     ChannelPaymentCallback,
     CoinWithdrawalCallback,
     InvoiceCallback,
     SubscriptionCallback,
 )
-from cryptopay_async.callbacks._verify import verify
-from cryptopay_async.models import ChannelPayment, CoinWithdrawal, Invoice, Subscription
 
 if TYPE_CHECKING:
     from cryptopay_async.resources import Resources

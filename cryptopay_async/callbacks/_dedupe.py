@@ -15,8 +15,8 @@ from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from cryptopay_async import _json
-from cryptopay_async._converter import to_dict
 from cryptopay_async.callbacks._events import Callback
+from cryptopay_async.models._dict import to_dict
 
 
 @runtime_checkable

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from cryptopay_async.callbacks._generated import KnownCallback
+from cryptopay_async.models._callbacks import KnownCallback
 
 
 @attrs.frozen(kw_only=True)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Awaitable, Callable
 
 import attrs
 
-from cryptopay_async import _error_messages as say
-from cryptopay_async._config import ENV_CALLBACK_SECRET
-from cryptopay_async._exceptions import SignatureVerificationError
+from cryptopay_async._errors import _messages as say
+from cryptopay_async._errors._exceptions import SignatureVerificationError
+from cryptopay_async._runtime._environment import ENV_CALLBACK_SECRET, callback_secret
 from cryptopay_async.callbacks._dedupe import Deduplicator, DeliveryStore
 from cryptopay_async.callbacks._events import Callback
 from cryptopay_async.callbacks._verify import CallbackPayloadError, verify
@@ -32,10 +31,8 @@ class Outcome:
 
 def resolve_secret(source: SecretSource) -> str:
     """The callback secret from a string, a callable, or ``CRYPTOPAY_CALLBACK_SECRET``."""
-    value = source() if callable(source) else source
+    value = callback_secret(source() if callable(source) else source)
     if value is None:
-        value = os.environ.get(ENV_CALLBACK_SECRET)
-    if not value:
         raise ValueError(
             f"no callback secret: pass secret=... or set the {ENV_CALLBACK_SECRET} "
             "environment variable"

@@ -6,11 +6,12 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 
-from cryptopay_async import _decoding, _json
-from cryptopay_async._decoding import DecodeError
-from cryptopay_async._exceptions import CryptopayError, SignatureVerificationError
+from cryptopay_async import _json
+from cryptopay_async._decoding import _engines as _decoding
+from cryptopay_async._decoding._engines import DecodeError
+from cryptopay_async._errors._exceptions import CryptopayError, SignatureVerificationError
 from cryptopay_async.callbacks._events import Callback, UnknownCallback
-from cryptopay_async.callbacks._generated import KNOWN_CALLBACKS
+from cryptopay_async.models._callbacks import KNOWN_CALLBACKS
 
 SIGNATURE_HEADER = "X-Cryptopay-Signature"
 MAX_DEPTH = 32

@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -20,7 +19,6 @@ import anyio
 import attrs
 import typer
 import typer.core
-from rich.console import Console
 
 from cryptopay_async import (
     APIConnectionError,
@@ -28,18 +26,25 @@ from cryptopay_async import (
     AsyncCryptopay,
     CryptopayError,
     SignatureVerificationError,
-    _config,
     _logs,
 )
+from cryptopay_async._runtime import _environment
 from cryptopay_async.callbacks import CallbackPayloadError, verify
 from cryptopay_async.cli._batch import batch_app
+from cryptopay_async.cli._common import (
+    EXIT_API,
+    EXIT_NETWORK,
+    EXIT_SIGNATURE,
+    EXIT_USAGE,
+    JSON_ERRORS,
+    fail,
+    print_json_error,
+)
 from cryptopay_async.cli._emulator import emulator_app
 from cryptopay_async.cli._output import show
 from cryptopay_async.models import to_dict
 
 T = TypeVar("T")
-
-EXIT_SIGNATURE, EXIT_USAGE, EXIT_API, EXIT_NETWORK = 1, 2, 3, 4
 
 
 class GlobalOptionsAnywhere(typer.core.TyperGroup):
@@ -128,10 +133,6 @@ app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(emulator_app, name="emulator")
 app.add_typer(batch_app, name="batch")
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-JSON_ERRORS: ContextVar[bool] = ContextVar("JSON_ERRORS", default=False)
-"""Set from ``--json`` by the root command, read by ``fail``."""
-
 
 @attrs.define
 class Settings:
@@ -147,8 +148,8 @@ class Settings:
         missing = [
             f"{what} ({flag} or {env_var})"
             for what, value, flag, env_var in (
-                ("API key", self.api_key, "--api-key", _config.ENV_API_KEY),
-                ("API secret", self.api_secret, "--api-secret", _config.ENV_API_SECRET),
+                ("API key", self.api_key, "--api-key", _environment.ENV_API_KEY),
+                ("API secret", self.api_secret, "--api-secret", _environment.ENV_API_SECRET),
             )
             if not value and not os.environ.get(env_var)
         ]
@@ -188,33 +189,6 @@ def main_options(
         _logs.enable(logging.DEBUG)
     JSON_ERRORS.set(as_json)
     ctx.obj = Settings(api_key, api_secret, environment, base_url, as_json)
-
-
-def fail(message: str, code: int, error: BaseException | None = None) -> typer.Exit:
-    """Report ``message`` on stderr (one line, JSON under ``--json``); raise the result."""
-    if JSON_ERRORS.get():
-        kind = type(error).__name__ if error is not None else "UsageError"
-        print_json_error(kind, message, code, error)
-    else:
-        err.print(f"error: {message}", markup=False)
-    return typer.Exit(code)
-
-
-def print_json_error(
-    kind: str, message: str, code: int, error: BaseException | None = None
-) -> None:
-    """``{"error": {"type", "message", "exit_code", ...}}`` on one line of stderr."""
-    body: dict[str, Any] = {"type": kind, "message": message, "exit_code": code}
-    if isinstance(error, APIStatusError):
-        body |= {
-            "status": error.status_code,
-            "code": error.code,
-            "request_id": error.request_id,
-            "details": [attrs.asdict(detail) for detail in error.details],
-        }
-    if isinstance(error, CryptopayError):
-        body["maybe_processed"] = error.maybe_processed
-    sys.stderr.write(json.dumps({"error": body}) + "\n")
 
 
 def run(ctx: typer.Context, job: Callable[[AsyncCryptopay], Coroutine[Any, Any, T]]) -> T:

@@ -44,7 +44,8 @@ from cryptopay_async import (
     RateLimitError,
     ServerError,
 )
-from cryptopay_async._exactly_once import existing
+from cryptopay_async.resources import create_recovery
+from cryptopay_async.resources._exactly_once import existing
 
 Kind = Literal["invoices", "payouts"]
 ClientFactory = Callable[[], AbstractAsyncContextManager[AsyncCryptopay]]
@@ -260,7 +261,7 @@ async def _row(
         found, outcome.outcome = await _create(client, kind, row.values), "created"
     except ConflictError:  # an earlier run created it: read it back, check it
         operation = "invoices.create" if kind == "invoices" else "coin_withdrawals.create"
-        found = await existing(client, operation, row.values)
+        found = await existing(client, create_recovery(operation), row.values)
         if outcome.outcome != "created":  # not made by an earlier try of this row
             outcome.outcome = "already-existed"
     if kind == "payouts" and str(found.status) == "new":
@@ -466,7 +467,7 @@ _register("payouts", "One payout per row (coin_withdrawals.create arguments), th
 def _command(
     ctx: typer.Context, kind: Kind, file: Path, results: Path | None, workers: int, dry: bool
 ) -> None:
-    from cryptopay_async.cli._app import EXIT_API, EXIT_USAGE, fail
+    from cryptopay_async.cli._common import EXIT_API, EXIT_USAGE, fail
 
     settings = ctx.obj
     target = results or file.with_name(f"{file.stem}.results.csv")

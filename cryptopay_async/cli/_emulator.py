@@ -56,7 +56,7 @@ def serve(ctx: typer.Context) -> None:
 def _control(
     ctx: typer.Context, method: str, path: str, body: dict[str, Any] | None = None
 ) -> None:
-    from cryptopay_async.cli._app import EXIT_API, EXIT_NETWORK, EXIT_USAGE, fail
+    from cryptopay_async.cli._common import EXIT_API, EXIT_NETWORK, EXIT_USAGE, fail
 
     url = getattr(ctx.find_root().obj, "base_url", None) or ctx.meta.get("emulator_url")
     token = ctx.meta.get("emulator_token")

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
-from cryptopay_async._exceptions import SignatureVerificationError
+from cryptopay_async._errors._exceptions import SignatureVerificationError
 from cryptopay_async.callbacks import (
     SIGNATURE_HEADER,
     Callback,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from cryptopay_async import _error_messages as say
-from cryptopay_async._ambiguity import advise, transport_failure_maybe_processed
-from cryptopay_async._exceptions import (
+from cryptopay_async._errors import _messages as say
+from cryptopay_async._errors._ambiguity import advise, transport_failure_maybe_processed
+from cryptopay_async._errors._exceptions import (
     APIConnectionError,
     APITimeoutError,
     status_error_from_response,

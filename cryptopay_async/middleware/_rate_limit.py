@@ -13,7 +13,7 @@ from cryptopay_async.middleware._chain import CallNext
 from cryptopay_async.middleware._retry import doubled
 
 if TYPE_CHECKING:  # the limiters import this package for their step; no cycle at run time
-    from cryptopay_async.ratelimit._base import RateLimiter
+    from cryptopay_async.middleware._limiter import RateLimiter
 
 NOTABLE_WAIT = 1.0  # waits at least this long are logged at INFO
 

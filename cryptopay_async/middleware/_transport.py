@@ -29,8 +29,8 @@ from typing import Any
 
 import httpx
 
-from cryptopay_async import _error_messages as say
-from cryptopay_async._exceptions import error_payload
+from cryptopay_async._errors import _messages as say
+from cryptopay_async._errors._payload import error_payload
 from cryptopay_async._extensions import ATTEMPT, LIMITER_WAIT, SENT
 from cryptopay_async._logs import logger
 

@@ -7,8 +7,7 @@ from decimal import Decimal
 
 import attrs
 
-from cryptopay_async._converter import register_model
-from cryptopay_async._enum import ApiEnum
+from cryptopay_async.models._enum import ApiEnum
 
 
 class BeneficiaryType(ApiEnum):
@@ -101,7 +100,6 @@ class TransactionReferenceType(ApiEnum):
     MANUAL_BALANCE_TRANSACTION = "ManualBalanceTransaction"
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class Account:
     """A balance in one currency."""
@@ -112,7 +110,6 @@ class Account:
     project_id: str
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class BeneficiaryAddress:
     """Postal address of a beneficiary."""
@@ -124,7 +121,6 @@ class BeneficiaryAddress:
     post_code: str | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class Beneficiary:
     """The recipient of a travel-rule payout."""
@@ -134,7 +130,6 @@ class Beneficiary:
     address: BeneficiaryAddress
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class Channel:
     """A permanent deposit address; every transfer to it becomes a ChannelPayment."""
@@ -154,7 +149,6 @@ class Channel:
     customer_id: str | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class Exchange:
     """The conversion applied: ``pair`` (e.g. ``BTCEUR``) at ``rate``."""
@@ -165,7 +159,6 @@ class Exchange:
     fee_currency: str | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class Risk:
     """AML screening result; ``score`` is a JSON number, not money."""
@@ -176,7 +169,6 @@ class Risk:
     resource_category: str
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class ChannelPayment:
     """A transfer received on a channel."""
@@ -203,7 +195,6 @@ class ChannelPayment:
     network: str | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class ChannelsConfig:
     """Whether a network can be used for channels."""
@@ -211,7 +202,6 @@ class ChannelsConfig:
     enabled: bool
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class CoinDestinationTag:
     """Whether a network needs a destination tag (XRP) or memo (XLM)."""
@@ -220,7 +210,6 @@ class CoinDestinationTag:
     name: str
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class InvoicesConfig:
     """Whether a network can be used for invoices."""
@@ -228,7 +217,6 @@ class InvoicesConfig:
     enabled: bool
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class CoinWithdrawalsConfig:
     """Whether a network can be used for withdrawals."""
@@ -236,7 +224,6 @@ class CoinWithdrawalsConfig:
     enabled: bool
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class CoinNetwork:
     """One network of a currency and what it supports."""
@@ -250,7 +237,6 @@ class CoinNetwork:
     destination_tag: CoinDestinationTag | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class Coin:
     """A supported currency and its networks."""
@@ -261,7 +247,6 @@ class Coin:
     networks: list[CoinNetwork]
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class CoinWithdrawal:
     """A payout to an external crypto address."""
@@ -287,7 +272,6 @@ class CoinWithdrawal:
     description: str | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class CustomerAddress:
     """A refund address of a customer for one currency and network."""
@@ -297,7 +281,6 @@ class CustomerAddress:
     network: str
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class Customer:
     """Your customer, under your own id, with refund addresses."""
@@ -308,7 +291,6 @@ class Customer:
     refund_addresses: dict[str, str] | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class ExchangeTransfer:
     """A conversion between two of your accounts."""
@@ -322,7 +304,6 @@ class ExchangeTransfer:
     exchange: Exchange | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class InvoiceTransaction:
     """A blockchain transaction paying an invoice."""
@@ -331,7 +312,6 @@ class InvoiceTransaction:
     risk: Risk | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class Invoice:
     """A one-off payment request with a unique address and a fixed amount."""
@@ -364,7 +344,6 @@ class Invoice:
     hosted_page_url: str | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class InvoiceRecalculation:
     """New and previous amounts of a re-priced invoice."""
@@ -384,7 +363,6 @@ class InvoiceRecalculation:
     exchange: Exchange | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class InvoiceRefund:
     """Money returned for an invoice."""
@@ -403,7 +381,6 @@ class InvoiceRefund:
     risk: Risk | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class NetworkFee:
     """The current fee of one network at one level."""
@@ -414,7 +391,6 @@ class NetworkFee:
     network: str | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class Rate:
     """Buy and sell rate of a pair."""
@@ -423,7 +399,6 @@ class Rate:
     sell_rate: Decimal
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class Subscription:
     """Recurring billing of a payer identified by e-mail."""
@@ -449,7 +424,6 @@ class Subscription:
     cancelled_at: datetime | None = None
 
 
-@register_model
 @attrs.frozen(kw_only=True)
 class Transaction:
     """One entry of the ledger."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import threading
 
-from cryptopay_async._exceptions import RateLimiterUnavailableError
+from cryptopay_async._errors._exceptions import RateLimiterUnavailableError
+from cryptopay_async.middleware._limiter import RateLimiter
 from cryptopay_async.middleware._rate_limit import RateLimitMiddleware
-from cryptopay_async.ratelimit._base import RateLimiter
 from cryptopay_async.ratelimit._per_run import PerRunLimiter
 from cryptopay_async.ratelimit._redis_bucket import RedisTokenBucket
 from cryptopay_async.ratelimit._token_bucket import TokenBucket

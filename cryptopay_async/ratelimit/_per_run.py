@@ -17,7 +17,7 @@ from collections.abc import Callable
 import anyio.lowlevel
 from anyio.lowlevel import RunVar
 
-from cryptopay_async.ratelimit._base import RateLimiter
+from cryptopay_async.middleware._limiter import RateLimiter
 
 _LIMITERS: RunVar[dict[str, RateLimiter]] = RunVar("cryptopay_async.default_limiters")
 

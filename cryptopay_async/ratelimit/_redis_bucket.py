@@ -18,7 +18,7 @@ import anyio
 import anyio.abc
 import anyio.lowlevel
 
-from cryptopay_async._exceptions import RateLimiterUnavailableError
+from cryptopay_async._errors._exceptions import RateLimiterUnavailableError
 from cryptopay_async._redis import RedisConnection
 from cryptopay_async.ratelimit._settings import check_bucket_settings
 

@@ -17,6 +17,7 @@ from cryptopay_async.resources._generated import (
     Subscriptions,
     Transactions,
 )
+from cryptopay_async.resources._recovery import CreateRecovery
 
 __all__ = [
     "OPERATIONS",
@@ -36,4 +37,15 @@ __all__ = [
     "Risks",
     "Subscriptions",
     "Transactions",
+    "create_recovery",
 ]
+
+_BY_NAME = {op.name: op for op in OPERATIONS}
+
+
+def create_recovery(name: str) -> CreateRecovery:
+    """How the create ``name`` (``"invoices.create"``) is read back by its custom_id."""
+    recovery = _BY_NAME[name].recovery
+    if not isinstance(recovery, CreateRecovery):
+        raise ValueError(f"{name} is not a create that takes a custom_id")
+    return recovery

@@ -14,17 +14,19 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 
-from cryptopay_async import _arguments as arg
-from cryptopay_async import _error_messages as say
-from cryptopay_async import _exactly_once, _json
-from cryptopay_async._exceptions import APIResponseValidationError
-from cryptopay_async._pagination import AsyncPager, Page, stalled
-from cryptopay_async._response import decode_envelope
+from cryptopay_async import _json
+from cryptopay_async._decoding._envelope import decode_envelope
+from cryptopay_async._errors import _messages as say
+from cryptopay_async._errors._exceptions import APIResponseValidationError
+from cryptopay_async.models._pagination import AsyncPager, Page, stalled
+from cryptopay_async.resources import _arguments as arg
+from cryptopay_async.resources import _exactly_once
+from cryptopay_async.resources._recovery import Recovery
 
 if TYPE_CHECKING:
     import httpx
 
-    from cryptopay_async.resources._generated import Resources
+    from cryptopay_async.resources._sender import Container
 
 T = TypeVar("T")
 
@@ -66,6 +68,8 @@ class Operation(Generic[T]):
     paginated: bool = False
     exactly_one: tuple[str, ...] = ()
     deprecated: bool = False
+    recovery: Recovery | None = None
+    """How ``_exactly_once`` settles an ambiguous failure of this operation, if it moves money."""
     path_params: tuple[str, ...] = attrs.field(init=False)
     result_name: str = attrs.field(init=False)
 
@@ -138,7 +142,7 @@ class Resource:
 
     __slots__ = ("_resources", "_sender")
 
-    def __init__(self, resources: Resources) -> None:
+    def __init__(self, resources: Container) -> None:
         self._resources = resources
         self._sender = resources.sender
 
@@ -158,8 +162,10 @@ class Resource:
         async def send() -> T:
             return op.parse(await self._sender.send(op.method, target, body))
 
-        if op.name in _exactly_once.HANDLED:  # creates with custom_id, commits
-            settled: T = await _exactly_once.run(self._resources, op.name, path_args, values, send)
+        if op.recovery is not None:  # creates with custom_id, commits
+            settled: T = await _exactly_once.run(
+                self._resources, op.name, op.recovery, path_args, values, send
+            )
             return settled
         return await send()
 

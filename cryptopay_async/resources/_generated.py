@@ -9,8 +9,6 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from cryptopay_async import _arguments as arg
-from cryptopay_async._pagination import AsyncPager
 from cryptopay_async.models._generated import (
     Account,
     Beneficiary,
@@ -36,10 +34,18 @@ from cryptopay_async.models._generated import (
     Transaction,
     TransactionReferenceType,
 )
+from cryptopay_async.models._pagination import AsyncPager
+from cryptopay_async.resources import _arguments as arg
 from cryptopay_async.resources._base import Operation, Param, Resource
+from cryptopay_async.resources._recovery import (
+    CommitRecovery,
+    CreateRecovery,
+    RecoveryMemory,
+    Remember,
+)
 
 if TYPE_CHECKING:
-    from cryptopay_async._sender import Sender
+    from cryptopay_async.resources._sender import Sender
 
 _ACCOUNTS_LIST: Operation[list[Account]] = Operation(
     name="accounts.list",
@@ -70,6 +76,11 @@ _CHANNELS_CREATE: Operation[Channel] = Operation(
         Param("customer_id", arg.text),
     ),
     result=Channel,
+    recovery=CreateRecovery(
+        "channel",
+        "channels.retrieve_by_custom_id",
+        ("name", "pay_currency", "receiver_currency", "network", "customer_id"),
+    ),
 )
 
 _CHANNELS_LIST: Operation[list[Channel]] = Operation(
@@ -128,6 +139,7 @@ _COIN_WITHDRAWALS_COMMIT: Operation[CoinWithdrawal] = Operation(
     method="POST",
     path="/api/coin_withdrawals/{coin_withdrawal_id}/commit",
     result=CoinWithdrawal,
+    recovery=CommitRecovery("coin withdrawal", "coin_withdrawals.retrieve", ("new", "cancelled")),
 )
 
 _COIN_WITHDRAWALS_CREATE: Operation[CoinWithdrawal] = Operation(
@@ -151,6 +163,19 @@ _COIN_WITHDRAWALS_CREATE: Operation[CoinWithdrawal] = Operation(
     ),
     result=CoinWithdrawal,
     exactly_one=("charged_amount", "charged_amount_to_send", "received_amount"),
+    recovery=CreateRecovery(
+        "coin withdrawal",
+        "coin_withdrawals.retrieve_by_custom_id",
+        (
+            "address",
+            "charged_currency",
+            "received_currency",
+            "network",
+            "charged_amount",
+            "received_amount",
+            "customer_id",
+        ),
+    ),
 )
 
 _COIN_WITHDRAWALS_LIST: Operation[list[CoinWithdrawal]] = Operation(
@@ -234,6 +259,7 @@ _EXCHANGE_TRANSFERS_COMMIT: Operation[ExchangeTransfer] = Operation(
     method="POST",
     path="/api/exchange_transfers/{exchange_transfer_id}/commit",
     result=ExchangeTransfer,
+    recovery=CommitRecovery("exchange transfer", "exchange_transfers.retrieve", None),
 )
 
 _EXCHANGE_TRANSFERS_CREATE: Operation[ExchangeTransfer] = Operation(
@@ -250,6 +276,11 @@ _EXCHANGE_TRANSFERS_CREATE: Operation[ExchangeTransfer] = Operation(
     ),
     result=ExchangeTransfer,
     exactly_one=("charged_amount", "received_amount"),
+    recovery=CreateRecovery(
+        "exchange transfer",
+        None,
+        ("charged_currency", "received_currency", "charged_amount", "received_amount"),
+    ),
 )
 
 _EXCHANGE_TRANSFERS_RETRIEVE: Operation[ExchangeTransfer] = Operation(
@@ -264,6 +295,12 @@ _INVOICES_COMMIT_RECALCULATION: Operation[InvoiceRecalculation] = Operation(
     method="POST",
     path="/api/invoices/{invoice_id}/recalculations/{recalculation_id}/commit",
     result=InvoiceRecalculation,
+    recovery=CommitRecovery(
+        "invoice recalculation",
+        "invoices.retrieve",
+        ("unresolved",),
+        remembered=True,
+    ),
 )
 
 _INVOICES_CREATE: Operation[Invoice] = Operation(
@@ -285,6 +322,11 @@ _INVOICES_CREATE: Operation[Invoice] = Operation(
         Param("payer_email", arg.text),
     ),
     result=Invoice,
+    recovery=CreateRecovery(
+        "invoice",
+        "invoices.retrieve_by_custom_id",
+        ("price_amount", "price_currency", "pay_currency", "network", "customer_id"),
+    ),
 )
 
 _INVOICES_CREATE_RECALCULATION: Operation[InvoiceRecalculation] = Operation(
@@ -293,6 +335,7 @@ _INVOICES_CREATE_RECALCULATION: Operation[InvoiceRecalculation] = Operation(
     path="/api/invoices/{invoice_id}/recalculations",
     body=(Param("force_commit", arg.boolean),),
     result=InvoiceRecalculation,
+    recovery=Remember("invoice recalculation"),
 )
 
 _INVOICES_CREATE_REFUND: Operation[InvoiceRefund] = Operation(
@@ -387,6 +430,11 @@ _SUBSCRIPTIONS_CREATE: Operation[Subscription] = Operation(
         Param("unsuccess_redirect_url", arg.text),
     ),
     result=Subscription,
+    recovery=CreateRecovery(
+        "subscription",
+        "subscriptions.retrieve_by_custom_id",
+        ("name", "amount", "currency", "period", "period_quantity", "payer_email"),
+    ),
 )
 
 _SUBSCRIPTIONS_LIST: Operation[list[Subscription]] = Operation(
@@ -1070,6 +1118,7 @@ class Resources:
         "customers",
         "exchange_transfers",
         "invoices",
+        "memory",
         "rates",
         "risks",
         "sender",
@@ -1077,8 +1126,9 @@ class Resources:
         "transactions",
     )
 
-    def __init__(self, sender: Sender) -> None:
+    def __init__(self, sender: Sender, memory: RecoveryMemory | None = None) -> None:
         self.sender = sender
+        self.memory = RecoveryMemory() if memory is None else memory
         self.accounts = Accounts(self)
         self.channels = Channels(self)
         self.coin_withdrawals = CoinWithdrawals(self)

@@ -141,7 +141,7 @@ async def test_calls_beyond_the_admitted_chains_wait_before_building_a_request()
 @pytest.mark.anyio
 async def test_retry_after_is_parsed_once_per_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     from cryptopay_async import RateLimitError
-    from cryptopay_async._headers import parse_retry_after
+    from cryptopay_async._extensions import parse_retry_after
 
     parsed: list[str | None] = []
 

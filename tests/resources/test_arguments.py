@@ -14,7 +14,6 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cryptopay_async import AsyncCryptopay
-from cryptopay_async import _arguments as arg
 from cryptopay_async.models import (
     Beneficiary,
     BeneficiaryAddress,
@@ -23,6 +22,7 @@ from cryptopay_async.models import (
     TransactionReferenceType,
 )
 from cryptopay_async.resources import OPERATIONS, Operation
+from cryptopay_async.resources import _arguments as arg
 from tests.resources.test_operations import BY_NAME, call_plan
 from tests.support import Recorder, fixture_json, json_response, recorded_client
 

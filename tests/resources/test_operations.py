@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from cryptopay_async import AsyncCryptopay, models
-from cryptopay_async._converter import structure
+from cryptopay_async._decoding._cattrs import structure
 from cryptopay_async.models import ApiEnum, AsyncPager, Page
 from cryptopay_async.resources import OPERATIONS
 from tests.support import (

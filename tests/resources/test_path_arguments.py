@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from cryptopay_async import AsyncCryptopay, NotFoundError
-from cryptopay_async._arguments import MAX_URL_ARGUMENT
 from cryptopay_async.resources import OPERATIONS, Operation
+from cryptopay_async.resources._arguments import MAX_URL_ARGUMENT
 from tests.fake_server import FakeCryptopay
 from tests.resources.test_operations import BY_NAME, call_plan
 from tests.support import (

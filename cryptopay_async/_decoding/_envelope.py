@@ -6,10 +6,10 @@ from typing import Any
 
 import httpx
 
-from cryptopay_async import _decoding
-from cryptopay_async import _error_messages as say
-from cryptopay_async._decoding import DecodeError
-from cryptopay_async._exceptions import APIResponseValidationError
+from cryptopay_async._decoding import _engines as _decoding
+from cryptopay_async._decoding._engines import DecodeError
+from cryptopay_async._errors import _messages as say
+from cryptopay_async._errors._exceptions import APIResponseValidationError
 
 
 def decode_envelope(response: httpx.Response, tp: Any, name: str) -> tuple[Any, Any]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, NoReturn
 
 import msgspec
 
-from cryptopay_async.callbacks._generated import (
+from cryptopay_async.models._callbacks import (
     ChannelPaymentCallback,
     ChannelPaymentCallbackEvent,
     CoinWithdrawalCallback,

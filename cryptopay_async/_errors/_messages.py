@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from cryptopay_async import _json
 from cryptopay_async._extensions import ATTEMPT
 
 if TYPE_CHECKING:
-    from cryptopay_async._exceptions import ErrorDetail
+    from cryptopay_async._errors._payload import ErrorDetail
 
 MAX_LINE = 1000  # a whole message, whatever the server sent
 MAX_TEXT = 160  # one piece of server text (message, detail, argument list)
@@ -32,6 +33,8 @@ ENVIRONMENT_HOSTS = {
     "business-sandbox.cryptopay.me": "sandbox",
     "business.cryptopay.me": "production",
 }
+
+_SHOWN_ID = 60
 
 
 def clip(text: str, limit: int = MAX_TEXT) -> str:
@@ -173,8 +176,6 @@ def _clock_skew(request: httpx.Request, response: httpx.Response) -> float | Non
 
 def conflict_hint(request: httpx.Request) -> str:
     """Names the ``custom_id`` the request carried and how to read the first one back."""
-    # Imported here: _ambiguity needs the exception tree, which needs this module.
-    from cryptopay_async._ambiguity import custom_id_of, shown
 
     if request.url.path.endswith("/commit"):
         return "it was committed before: read it back instead of committing again"
@@ -185,3 +186,22 @@ def conflict_hint(request: httpx.Request) -> str:
         f"custom_id {shown(custom_id)} was used before: the first request won; "
         "read it back with retrieve_by_custom_id"
     )
+
+
+def shown(custom_id: str) -> str:
+    """A merchant id as quoted in messages: repr'd (newlines stay visible) and bounded."""
+    text = repr(custom_id)
+    return text if len(text) <= _SHOWN_ID else text[: _SHOWN_ID - 4] + "...'"
+
+
+def custom_id_of(request: httpx.Request) -> str | None:
+    """The ``custom_id`` a JSON request body carries, if any."""
+    content = request.content
+    if not content:
+        return None
+    try:
+        body = _json.loads(content)
+    except ValueError:
+        return None
+    value = body.get("custom_id") if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None

@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import httpx
 
 from cryptopay_async import _json
-from cryptopay_async._exceptions import APIResponseValidationError
+from cryptopay_async._errors._exceptions import APIResponseValidationError
 from cryptopay_async.resources import RESOURCE_NAMES, Resources
 
 if TYPE_CHECKING:
-    from cryptopay_async._sender import Sender
     from cryptopay_async.middleware._retry import RetryPolicy
+    from cryptopay_async.resources._recovery import RecoveryMemory
+    from cryptopay_async.resources._sender import Sender
 
 T = TypeVar("T")
 
@@ -163,8 +164,8 @@ class RawResources:
     annotation promises.
     """
 
-    def __init__(self, sender: Sender) -> None:
-        bound = Resources(_RecordingSender(sender))
+    def __init__(self, sender: Sender, memory: RecoveryMemory | None = None) -> None:
+        bound = Resources(_RecordingSender(sender), memory)
         for name in RESOURCE_NAMES:
             setattr(self, name, RawResource(getattr(bound, name)))
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import attrs
 import httpx
 
-from cryptopay_async import _config
+from cryptopay_async._runtime import _environment
 from cryptopay_async.middleware._chain import Middleware
 from cryptopay_async.middleware._retry import RetryPolicy
 
@@ -30,14 +30,14 @@ class ClientSettings:
     timeout: httpx.Timeout
     retry_policy: RetryPolicy
     middleware: tuple[Middleware, ...] = ()
-    max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY
+    max_concurrency: int = _environment.DEFAULT_MAX_CONCURRENCY
 
     @classmethod
     def resolve(
         cls,
         *,
-        api_key: str | None,
-        api_secret: str | None,
+        api_key: str,
+        api_secret: str,
         callback_secret: str | None,
         environment: str | None,
         base_url: str | None,
@@ -47,19 +47,16 @@ class ClientSettings:
         middleware: Sequence[Middleware],
         max_concurrency: int,
     ) -> ClientSettings:
-        """Arguments first, then the ``CRYPTOPAY_*`` environment; ``ValueError`` naming
-        the argument and the variable when a credential is missing or malformed."""
-        key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
-        secret = _config.credential(api_secret, "api_secret", _config.ENV_API_SECRET, required=True)
-        assert key is not None
-        assert secret is not None
+        """The other arguments first, then the ``CRYPTOPAY_*`` environment.
+
+        ``api_key`` and ``api_secret`` come resolved (``_environment.api_credentials``),
+        so a refused setting can still show the key's prefix in the client's repr.
+        """
         return cls(
-            api_key=key,
-            api_secret=secret,
-            callback_secret=_config.credential(
-                callback_secret, "callback_secret", _config.ENV_CALLBACK_SECRET, required=False
-            ),
-            base_url=_config.resolve_base_url(environment, base_url),
+            api_key=api_key,
+            api_secret=api_secret,
+            callback_secret=_environment.callback_secret(callback_secret),
+            base_url=_environment.resolve_base_url(environment, base_url),
             timeout=as_timeout(timeout),
             retry_policy=attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries),
             middleware=tuple(middleware),

@@ -18,18 +18,14 @@ tables below say, per operation, how to read back and what must match.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import attrs
 
-from cryptopay_async._ambiguity import shown
-from cryptopay_async._error_messages import MAX_ID, clip
-from cryptopay_async._exceptions import (
+from cryptopay_async._errors._exceptions import (
     APIConnectionError,
     CommitExpiredError,
     ConflictError,
@@ -41,11 +37,13 @@ from cryptopay_async._exceptions import (
     ServerError,
     UnprocessableEntityError,
 )
-from cryptopay_async._pagination import Page
+from cryptopay_async._errors._messages import MAX_ID, clip, shown
+from cryptopay_async.models._pagination import Page
+from cryptopay_async.resources._recovery import CommitRecovery, CreateRecovery, Recovery, Remember
+from cryptopay_async.resources._sender import operation as bound
 
 if TYPE_CHECKING:
-    from cryptopay_async._client import AsyncCryptopay
-    from cryptopay_async.resources import Resources
+    from cryptopay_async.resources._sender import Container
 
 logger = logging.getLogger("cryptopay_async")
 
@@ -59,120 +57,35 @@ _CODES = frozenset(
 )
 
 
-@attrs.frozen
-class CreateRecovery:
-    """A create that takes ``custom_id``: where to read it back, what must match."""
-
-    what: str
-    read_back: str | None  # "resource.operation" taking the custom_id; None: no such call
-    compare: tuple[str, ...]
-
-
-@attrs.frozen
-class CommitRecovery:
-    """The second step of a two-step operation: how to tell it was committed."""
-
-    what: str
-    read_back: str  # "resource.operation" taking the commit's first path argument
-    # Whether the object read back was committed; None when the object cannot tell.
-    committed: Callable[[Any], bool] | None
-
-
-CREATES: dict[str, CreateRecovery] = {
-    "invoices.create": CreateRecovery(
-        "invoice",
-        "invoices.retrieve_by_custom_id",
-        ("price_amount", "price_currency", "pay_currency", "network", "customer_id"),
-    ),
-    "coin_withdrawals.create": CreateRecovery(
-        "coin withdrawal",
-        "coin_withdrawals.retrieve_by_custom_id",
-        (
-            "address",
-            "charged_currency",
-            "received_currency",
-            "network",
-            "charged_amount",
-            "received_amount",
-            "customer_id",
-        ),
-    ),
-    "channels.create": CreateRecovery(
-        "channel",
-        "channels.retrieve_by_custom_id",
-        ("name", "pay_currency", "receiver_currency", "network", "customer_id"),
-    ),
-    "subscriptions.create": CreateRecovery(
-        "subscription",
-        "subscriptions.retrieve_by_custom_id",
-        ("name", "amount", "currency", "period", "period_quantity", "payer_email"),
-    ),
-    # The API cannot read an exchange transfer back by custom_id: a repeat is sent at
-    # once (a duplicate is refused), and an executed one is found among transactions.
-    "exchange_transfers.create": CreateRecovery(
-        "exchange transfer",
-        None,
-        ("charged_currency", "received_currency", "charged_amount", "received_amount"),
-    ),
-}
-
-COMMITS: dict[str, CommitRecovery] = {
-    "coin_withdrawals.commit": CommitRecovery(
-        "coin withdrawal",
-        "coin_withdrawals.retrieve",
-        lambda withdrawal: str(withdrawal.status) not in ("new", "cancelled"),
-    ),
-    # ExchangeTransfer has no status: the server's refusal of a second commit decides.
-    "exchange_transfers.commit": CommitRecovery(
-        "exchange transfer", "exchange_transfers.retrieve", None
-    ),
-    # A recalculation cannot be read back; its invoice leaves ``unresolved`` once applied.
-    "invoices.commit_recalculation": CommitRecovery(
-        "invoice recalculation",
-        "invoices.retrieve",
-        lambda invoice: str(invoice.status) != "unresolved",
-    ),
-}
-
-REMEMBER = "invoices.create_recalculation"
-HANDLED = frozenset({*CREATES, *COMMITS, REMEMBER})
-
-# Recalculations created lately, by id: the commit of one whose answer was lost returns
-# it from here (the API has no call that reads a recalculation back).
-_RECENT: OrderedDict[str, Any] = OrderedDict()
-_RECENT_MAX = 1024
 _LEDGER_SCAN = 1000  # ledger rows looked at, at most, to find one exchange transfer
 
 
 async def run(
-    client: Resources,
+    client: Container,
     operation: str,
+    recovery: Recovery,
     path_args: tuple[str, ...],
     values: Mapping[str, Any],
     send: Send,
 ) -> Any:
     """Run ``send`` (one attempt of ``operation``) and settle an ambiguous failure."""
-    if operation == REMEMBER:
-        recalculation = await send()
-        if recalculation is None:  # 204 No Content: nothing to remember
-            return None
-        _RECENT[recalculation.id] = recalculation
-        while len(_RECENT) > _RECENT_MAX:
-            _RECENT.popitem(last=False)
-        return recalculation
-    create = CREATES.get(operation)
-    if create is not None:
+    if isinstance(recovery, Remember):
+        created = await send()
+        if created is not None:  # 204 No Content: nothing to remember
+            client.memory.keep(created.id, created)
+        return created
+    if isinstance(recovery, CreateRecovery):
         custom_id = values.get("custom_id")
         if custom_id is None:
             return await send()
-        return await _Create(client, operation, create, custom_id, values, send).run()
-    return await _Commit(client, operation, COMMITS[operation], path_args, send).run()
+        return await _Create(client, operation, recovery, custom_id, values, send).run()
+    return await _Commit(client, operation, recovery, path_args, send).run()
 
 
 class _Attempts:
     """The bound shared by creates and commits: repeats and the overall deadline."""
 
-    def __init__(self, client: Resources, operation: str) -> None:
+    def __init__(self, client: Container, operation: str) -> None:
         self.client = client
         self.operation = operation
         self.policy = client.sender.retry_policy
@@ -219,7 +132,7 @@ class _Attempts:
     async def ledger_row(self, matches: Callable[[Any], bool]) -> Any:
         """The newest exchange-transfer ledger row that ``matches`` (a bounded scan)."""
         since = datetime.now(UTC) - timedelta(seconds=self.policy.recovery_deadline + 600)
-        listing = self.client.transactions.list(
+        listing = bound(self.client, "transactions.list")(
             reference_type="ExchangeTransfer", created_at_from=since
         )
         page: (
@@ -234,11 +147,10 @@ class _Attempts:
             page = await page.next_page()
         return None
 
-    async def read(self, operation: str, *args: str) -> Any:
+    async def read(self, dotted: str, *args: str) -> Any:
         """A read-back (a GET, retried by the chain); None if not found, or if unreachable."""
-        resource, name = operation.split(".")
         try:
-            return await getattr(getattr(self.client, resource), name)(*args)
+            return await bound(self.client, dotted)(*args)
         except NotFoundError:
             return None
         except (APIConnectionError, ServerError, RateLimitError) as exc:
@@ -249,7 +161,7 @@ class _Attempts:
 class _Create(_Attempts):
     def __init__(
         self,
-        client: Resources,
+        client: Container,
         operation: str,
         recovery: CreateRecovery,
         custom_id: str,
@@ -341,23 +253,19 @@ class _Create(_Attempts):
         return found
 
 
-async def existing(
-    client: AsyncCryptopay | Resources, operation: str, values: Mapping[str, Any]
-) -> Any:
+async def existing(client: object, recovery: CreateRecovery, values: Mapping[str, Any]) -> Any:
     """The object an earlier call created with ``values["custom_id"]``, read back now.
 
     Raises ``CustomIdMismatchError`` when it is not what ``values`` ask for, and
     ``NotFoundError`` when there is none (or the API cannot read it back by custom_id).
     """
-    recovery = CREATES[operation]
     custom_id = values["custom_id"]
     if recovery.read_back is None:
         raise RecoveryError(
             f"the API cannot read a {recovery.what} back by custom_id {shown(custom_id)}",
             maybe_processed=True,
         )
-    resource, name = recovery.read_back.split(".")
-    found = await getattr(getattr(client, resource), name)(custom_id)
+    found = await bound(client, recovery.read_back)(custom_id)
     return matching(recovery, custom_id, values, found)
 
 
@@ -409,7 +317,7 @@ def _same(field: str, asked: Any, have: Any) -> bool:
 class _Commit(_Attempts):
     def __init__(
         self,
-        client: Resources,
+        client: Container,
         operation: str,
         recovery: CommitRecovery,
         path_args: tuple[str, ...],
@@ -473,20 +381,20 @@ class _Commit(_Attempts):
                         return await self._committed(exc)
                     raise
                 self.note_ambiguous(exc)
-                if recovery.committed is not None:
+                if recovery.uncommitted is not None:
                     current = await self.read(recovery.read_back, self.path_args[0])
                     if current is not None and recovery.committed(current):
                         logger.info("%s settled: read back as committed", self.operation)
                         return await self._result(current)
             else:
-                if self.operation == "invoices.commit_recalculation":
-                    _RECENT.pop(self.path_args[1], None)
+                if recovery.remembered:
+                    self.client.memory.pop(self.path_args[1])
                 return result
             await self.next_round(self.ADVICE)
 
     async def _was_committed(self) -> bool | None:
         """Whether an earlier attempt committed it; None when that cannot be told now."""
-        if self.recovery.committed is not None:
+        if self.recovery.uncommitted is not None:
             current = await self.read(self.recovery.read_back, self.path_args[0])
             return None if current is None else self.recovery.committed(current)
         # An exchange transfer moves money in the ledger only once committed.
@@ -507,9 +415,9 @@ class _Commit(_Attempts):
 
     async def _result(self, current: Any) -> Any:
         """The object the commit returns: the one read back, or a remembered recalculation."""
-        if self.operation != "invoices.commit_recalculation":
+        if not self.recovery.remembered:
             return current
-        recalculation = _RECENT.pop(self.path_args[1], None)
+        recalculation = self.client.memory.pop(self.path_args[1])
         if recalculation is None:
             raise RecoveryError(
                 f"invoice recalculation {self.path_args[1]} was committed by an earlier "

@@ -16,7 +16,8 @@ from urllib.parse import quote, unquote
 
 import attrs
 
-from cryptopay_async._converter import converter, describe_error, to_dict
+from cryptopay_async._decoding._cattrs import converter, describe_error
+from cryptopay_async.models._dict import to_dict
 
 MAX_AMOUNT_DIGITS = 30
 """Digits an amount may have before, and after, the decimal point.

@@ -34,8 +34,8 @@ from typing import Any
 import attrs
 import msgspec
 
-from cryptopay_async._converter import enum_members
-from cryptopay_async._msgspec_wire import WIRE, Aware
+from cryptopay_async._decoding._cattrs import enum_members
+from cryptopay_async._decoding._msgspec_wire import WIRE, Aware
 
 NAIVE_TIMESTAMP = "Expected `datetime` with a timezone component"
 """The start of msgspec's message for a timestamp without an offset."""

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import httpx
 
-from cryptopay_async import _json
-from cryptopay_async._exceptions import READ_ONLY_METHODS, CryptopayError
+from cryptopay_async._errors._exceptions import READ_ONLY_METHODS, CryptopayError
+from cryptopay_async._errors._messages import custom_id_of, shown
 from cryptopay_async._extensions import may_have_been_sent
-
-_SHOWN_ID = 60
 
 
 def transport_failure_maybe_processed(request: httpx.Request, error: Exception) -> bool:
@@ -26,25 +24,6 @@ def transport_failure_maybe_processed(request: httpx.Request, error: Exception) 
     if request.method in READ_ONLY_METHODS:
         return False
     return may_have_been_sent(request)
-
-
-def shown(custom_id: str) -> str:
-    """A merchant id as quoted in messages: repr'd (newlines stay visible) and bounded."""
-    text = repr(custom_id)
-    return text if len(text) <= _SHOWN_ID else text[: _SHOWN_ID - 4] + "...'"
-
-
-def custom_id_of(request: httpx.Request) -> str | None:
-    """The ``custom_id`` a JSON request body carries, if any."""
-    content = request.content
-    if not content:
-        return None
-    try:
-        body = _json.loads(content)
-    except ValueError:
-        return None
-    value = body.get("custom_id") if isinstance(body, dict) else None
-    return value if isinstance(value, str) else None
 
 
 def advise(error: CryptopayError, request: httpx.Request) -> None:

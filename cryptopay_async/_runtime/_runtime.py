@@ -15,11 +15,11 @@ from typing import Literal
 
 import httpx
 
-from cryptopay_async import _config
-from cryptopay_async._proxies import choose_proxy
-from cryptopay_async._request_url import RequestURLs
-from cryptopay_async._settings import ClientSettings
+from cryptopay_async._runtime._settings import ClientSettings
 from cryptopay_async._signing import CONTENT_TYPE
+from cryptopay_async._transports import _pool
+from cryptopay_async._transports._proxies import choose_proxy
+from cryptopay_async._transports._request_url import RequestURLs
 from cryptopay_async._version import __version__
 from cryptopay_async.middleware._admission import AdmissionGate
 from cryptopay_async.middleware._chain import Middleware, compose
@@ -31,6 +31,7 @@ from cryptopay_async.middleware._signing import SigningMiddleware
 from cryptopay_async.middleware._transport import TransportEndpoint
 from cryptopay_async.ratelimit import RateLimiter
 from cryptopay_async.ratelimit._per_run import RunBinding
+from cryptopay_async.resources._recovery import RecoveryMemory
 
 USER_AGENT = f"cryptopay-async/{__version__}"
 
@@ -46,6 +47,7 @@ class Runtime:
         "owns_http",
         "rate_limit",
         "rate_limiter",
+        "recovery_memory",
         "signing",
         "transport",
     )
@@ -78,6 +80,9 @@ class Runtime:
         self.admission = AdmissionGate(settings.max_concurrency)
         self.signing = SigningMiddleware(settings.api_key, settings.api_secret)
         self.rate_limiter = rate_limiter
+        # What exactly-once recovery keeps for a later commit (created recalculations):
+        # shared by this client and its with_options derivatives, no one else.
+        self.recovery_memory = RecoveryMemory()
         self.rate_limit = (
             None
             if rate_limiter is None
@@ -87,13 +92,13 @@ class Runtime:
         self.owns_http = http_client is None
         pool = None
         if http_client is None:
-            http_client, pool = _config.new_http_client(
+            http_client, pool = _pool.new_http_client(
                 settings.max_concurrency,
                 transport,
                 proxy=choose_proxy(
                     settings.base_url, proxy, trust_env=trust_env, transport=transport
                 ),
-                ssl_context=_config.tls_context(verify, trust_env),
+                ssl_context=_pool.tls_context(verify, trust_env),
             )
         self.http = http_client
         # A pool built here is sent to directly, and is known to report when request

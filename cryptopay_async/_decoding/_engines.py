@@ -27,8 +27,8 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import cattrs
 
-from cryptopay_async import _converter
-from cryptopay_async._error_messages import clip
+from cryptopay_async._decoding import _cattrs as _converter
+from cryptopay_async._errors._messages import clip
 
 T = TypeVar("T")
 
@@ -104,7 +104,7 @@ class MsgspecEngine:
     name = "msgspec"
 
     def __init__(self, naive: Engine) -> None:
-        from cryptopay_async._msgspec_decoding import NAIVE_TIMESTAMP, MsgspecDecoders
+        from cryptopay_async._decoding._msgspec import NAIVE_TIMESTAMP, MsgspecDecoders
 
         self._decoders = MsgspecDecoders()
         self._errors = self._decoders.errors

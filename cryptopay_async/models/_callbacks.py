@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import attrs
 
-from cryptopay_async._enum import ApiEnum
+from cryptopay_async.models._enum import ApiEnum
 from cryptopay_async.models._generated import ChannelPayment, CoinWithdrawal, Invoice, Subscription
 
 

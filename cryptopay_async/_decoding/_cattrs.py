@@ -26,11 +26,13 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn
 
-from cryptopay_async._enum import ApiEnum
+from cryptopay_async.models import _generated
+from cryptopay_async.models._enum import ApiEnum
 
 T = TypeVar("T")
 
@@ -123,9 +125,6 @@ _SCALARS: dict[Any, Callable[[Any, Any], Any]] = {
 }
 for _type, _hook in _SCALARS.items():
     converter.register_structure_hook(_type, _hook)
-
-converter.register_unstructure_hook(Decimal, str)
-converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
 
 
 def enum_members(tp: Any) -> tuple[type[ApiEnum], bool] | None:
@@ -290,6 +289,14 @@ def structure(data: Any, cls: type[T]) -> T:
     return result
 
 
-def to_dict(model: Any) -> Any:
-    """A JSON-ready value (dicts, lists, str, numbers, None) for a model or a list of them."""
-    return converter.unstructure(model)
+def _models_in_definition_order() -> list[type]:
+    """Every generated model class, each after the models its fields hold."""
+    return [
+        value
+        for value in vars(_generated).values()
+        if isinstance(value, type) and attrs.has(value) and value.__module__ == _generated.__name__
+    ]
+
+
+for _model in _models_in_definition_order():
+    register_model(_model)

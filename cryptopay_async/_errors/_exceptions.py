@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 import httpx
 
-from cryptopay_async import _error_messages as say
-from cryptopay_async import _json
+from cryptopay_async._errors import _messages as say
+from cryptopay_async._errors._payload import ErrorDetail, detail_of, error_payload, status_text
 from cryptopay_async._extensions import retry_after
 
 __all__ = [
@@ -105,16 +104,6 @@ class APIResponseValidationError(CryptopayError):
 
 class SignatureVerificationError(CryptopayError):
     """A callback's ``X-Cryptopay-Signature`` does not match its body."""
-
-
-@attrs.frozen
-class ErrorDetail:
-    """One failed validation rule of a 422 answer (``error.details[]``)."""
-
-    code: str
-    target: str | None = None
-    message: str | None = None
-    args: dict[str, Any] = attrs.field(factory=dict)
 
 
 class APIStatusError(CryptopayError):
@@ -314,44 +303,17 @@ def status_error_from_response(response: httpx.Response) -> APIStatusError:
     cls = status_error_class(response.status_code)
     payload = error_payload(response)
     if payload is None:
-        return cls(_status_text(response), response=response)
+        return cls(status_text(response), response=response)
     error, request_id = payload
     listed = error.get("details")  # any JSON: a list of objects is what the API documents
     listed = listed if isinstance(listed, list) else []
-    details = [_detail(item) for item in listed if isinstance(item, dict)]
+    details = [detail_of(item) for item in listed if isinstance(item, dict)]
     message = error.get("message")
     code = error.get("code")
     return cls(
-        message if isinstance(message, str) and message else _status_text(response),
+        message if isinstance(message, str) and message else status_text(response),
         response=response,
         code=code if isinstance(code, str) else None,
         details=details,
         request_id=request_id,
     )
-
-
-def error_payload(response: httpx.Response) -> tuple[dict[str, Any], str | None] | None:
-    """The ``error`` object and ``meta.request_id`` of a body, or None if it has another shape."""
-    try:
-        body = _json.loads(response.content)
-    except ValueError:
-        return None
-    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
-        return None
-    meta = body.get("meta")
-    request_id = meta.get("request_id") if isinstance(meta, dict) else None
-    return body["error"], request_id if isinstance(request_id, str) else None
-
-
-def _detail(item: dict[str, Any]) -> ErrorDetail:
-    args = item.get("args")
-    return ErrorDetail(
-        code=str(item.get("code", "")),
-        target=item.get("target") if isinstance(item.get("target"), str) else None,
-        message=item.get("message") if isinstance(item.get("message"), str) else None,
-        args=args if isinstance(args, dict) else {},
-    )
-
-
-def _status_text(response: httpx.Response) -> str:
-    return response.reason_phrase or f"HTTP {response.status_code}"

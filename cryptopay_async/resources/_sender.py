@@ -6,12 +6,13 @@ view or another client shape can stand in by implementing ``send``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 if TYPE_CHECKING:
     from cryptopay_async.middleware._retry import RetryPolicy
+    from cryptopay_async.resources._recovery import RecoveryMemory
 
 
 class Sender(Protocol):
@@ -29,3 +30,27 @@ class Sender(Protocol):
     async def send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
         """One call: admitted, built, passed down the chain; the final answer."""
         ...
+
+
+class Container(Protocol):
+    """What a resource belongs to (``Resources``): the sender, and its sibling resources.
+
+    Exactly-once recovery reads objects back through the siblings, by the dotted names
+    its rules hold (``operation(container, "invoices.retrieve_by_custom_id")``).
+    """
+
+    @property
+    def sender(self) -> Sender:
+        """The sender every resource of the container sends through."""
+        ...
+
+    @property
+    def memory(self) -> RecoveryMemory:
+        """What recovery keeps for a later commit (one per client runtime)."""
+        ...
+
+
+def operation(container: object, dotted: str) -> Any:
+    """The bound method ``"resource.operation"`` of a client or of a ``Resources``."""
+    resource, name = dotted.split(".")
+    return getattr(getattr(container, resource), name)

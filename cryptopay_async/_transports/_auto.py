@@ -23,8 +23,8 @@ import ssl
 
 import httpx
 
-from cryptopay_async._httpx_pool import HttpxPool
-from cryptopay_async._proxies import SCHEMES
+from cryptopay_async._transports._httpx_pool import HttpxPool
+from cryptopay_async._transports._proxies import SCHEMES
 
 
 def aiohttp_installed() -> bool:
@@ -57,8 +57,6 @@ class AutoTransport(httpx.AsyncBaseTransport):
         pool = self._pools.get(use_aiohttp)
         if pool is None:
             if use_aiohttp:
-                from cryptopay_async._config import aiohttp_pool
-
                 pool = aiohttp_pool(self._ssl_context, self._limits, self._proxy)
             else:
                 pool = HttpxPool(
@@ -75,3 +73,17 @@ class AutoTransport(httpx.AsyncBaseTransport):
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             await pool.aclose()
+
+
+def aiohttp_pool(
+    context: ssl.SSLContext, limits: httpx.Limits, proxy: httpx.URL | None
+) -> httpx.AsyncBaseTransport:
+    """The SDK's httpx transport over aiohttp's pool (``aiohttp-transport`` extra)."""
+    try:
+        from cryptopay_async._transports._aiohttp import AiohttpTransport
+    except ImportError:
+        raise ValueError(
+            'transport="aiohttp" needs an extra: pip install "cryptopay-async[aiohttp-transport]"'
+        ) from None
+    aiohttp_proxy = None if proxy is None else httpx.Proxy(proxy)
+    return AiohttpTransport(ssl_context=context, limits=limits, proxy=aiohttp_proxy)

@@ -1,0 +1,51 @@
+"""What every ``cryptopay`` command shares: exit codes and how a failure is reported.
+
+Exit codes: 0 ok, 1 a callback signature did not verify, 2 usage or configuration error,
+3 the API answered with an error, 4 the API could not be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextvars import ContextVar
+from typing import Any
+
+import attrs
+import typer
+from rich.console import Console
+
+from cryptopay_async import APIStatusError, CryptopayError
+
+EXIT_SIGNATURE, EXIT_USAGE, EXIT_API, EXIT_NETWORK = 1, 2, 3, 4
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+JSON_ERRORS: ContextVar[bool] = ContextVar("JSON_ERRORS", default=False)
+"""Set from ``--json`` by the root command, read by ``fail``."""
+
+
+def fail(message: str, code: int, error: BaseException | None = None) -> typer.Exit:
+    """Report ``message`` on stderr (one line, JSON under ``--json``); raise the result."""
+    if JSON_ERRORS.get():
+        kind = type(error).__name__ if error is not None else "UsageError"
+        print_json_error(kind, message, code, error)
+    else:
+        err.print(f"error: {message}", markup=False)
+    return typer.Exit(code)
+
+
+def print_json_error(
+    kind: str, message: str, code: int, error: BaseException | None = None
+) -> None:
+    """``{"error": {"type", "message", "exit_code", ...}}`` on one line of stderr."""
+    body: dict[str, Any] = {"type": kind, "message": message, "exit_code": code}
+    if isinstance(error, APIStatusError):
+        body |= {
+            "status": error.status_code,
+            "code": error.code,
+            "request_id": error.request_id,
+            "details": [attrs.asdict(detail) for detail in error.details],
+        }
+    if isinstance(error, CryptopayError):
+        body["maybe_processed"] = error.maybe_processed
+    sys.stderr.write(json.dumps({"error": body}) + "\n")
