@@ -25,10 +25,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check."""
-    session.install("ruff==0.17.6")
+    """ruff check, ruff format --check, and the layer order (import-linter)."""
+    session.install("ruff==0.17.6", "import-linter==2.17", "-e", ".")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
 
 
 @nox.session

@@ -33,6 +33,14 @@ from cryptopay_async.middleware._retry import RetryPolicy
 
 _logs.enable_from_environment()
 
+# Public names show where users import them from (``cryptopay_async.AuthenticationError``
+# in tracebacks and reprs), not the private module that defines them; as httpx does.
+for _name in ("APIResponse", "AsyncCryptopay", "ErrorDetail", "RetryPolicy"):
+    globals()[_name].__module__ = __name__
+for _value in list(globals().values()):
+    if isinstance(_value, type) and issubclass(_value, CryptopayError):
+        _value.__module__ = __name__
+
 __all__ = [
     "APIConnectionError",
     "APIResponse",

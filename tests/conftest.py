@@ -27,7 +27,7 @@ def _no_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
         "CRYPTOPAY_BASE_URL",
         "CRYPTOPAY_LOG",
         # The client honours proxies from the environment; the suite's loopback servers
-        # must be reached directly whatever the machine's settings (tests/test_proxies.py
+        # must be reached directly whatever the machine's settings (tests/transports/test_proxies.py
         # sets them itself).
         "HTTP_PROXY",
         "HTTPS_PROXY",

@@ -19,7 +19,7 @@ from cryptopay_async import AsyncCryptopay
 from cryptopay_async._transports._httpx_pool import HttpxPool
 from cryptopay_async.ratelimit import TokenBucket
 from tests.misbehaving_server import Fault, MisbehavingServer
-from tests.test_transport_faults import TRANSPORTS, call, client_for
+from tests.transports.test_faults import TRANSPORTS, call, client_for
 
 SEEDS = [1, 2]
 CALLS = 150

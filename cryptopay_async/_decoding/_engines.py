@@ -13,8 +13,8 @@ body costs time and memory proportional to its size, and ``DecodeError`` names o
 is one of the exceptions listed per engine and becomes ``DecodeError``. One case only
 crosses engines: a body with a timestamp lacking an offset, which msgspec refuses by design
 (its fast path requires one) and the core engine reads as UTC; any other failure of
-msgspec is reported, never retried with cattrs. ``tests/test_decoding.py`` runs the same contract
-tests on both.
+msgspec is reported, never retried with cattrs. ``tests/decoding/test_engines.py`` runs the
+same contract tests on both.
 """
 
 from __future__ import annotations

@@ -167,7 +167,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         # aiohttp silently sends a GET again after a disconnect; the SDK's retry policy
         # must be the only one repeating requests (counted, backed off, logged). There
-        # is no public switch; tests/test_transport_faults.py counts arrivals to catch
+        # is no public switch; tests/transports/test_faults.py counts arrivals to catch
         # a change.
         if hasattr(session, "_retry_connection"):
             session._retry_connection = False

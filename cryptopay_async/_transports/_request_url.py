@@ -12,7 +12,7 @@ Any other target, and any base with a path, goes through ``httpx.URL`` as before
 httpx has no public constructor from components that skips validation, so this relies on
 ``httpx.URL._uri_reference`` (a ``ParseResult`` named tuple). Each client decides once, by
 building one URL both ways from its base URL; if a future httpx changes the internals,
-every URL is parsed again (slower, never wrong), and ``tests/test_request_url.py`` fails
+every URL is parsed again (slower, never wrong), and ``tests/transports/test_request_url.py`` fails
 on that httpx so the loss is seen. The same test checks both ways agree on any target.
 """
 

@@ -1,5 +1,5 @@
 """The ``speedups`` engine's wire classes: generated for every model with a rule, never
-seen by callers, and equal to the core engine on any body (``tests/test_decoding.py``
+seen by callers, and equal to the core engine on any body (``tests/decoding/test_engines.py``
 holds the contract both engines run)."""
 
 from __future__ import annotations
