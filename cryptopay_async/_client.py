@@ -159,7 +159,7 @@ class AsyncCryptopay:
         settings: ClientSettings | None = getattr(self, "_settings", None)
         api_key = settings.api_key if settings else getattr(self, "_api_key", None)
         base_url = settings.base_url if settings else None
-        key = f"{api_key[:4]!r}..." if isinstance(api_key, str) else "None"
+        key = say.key_prefix(api_key) if isinstance(api_key, str) else "None"
         return f"AsyncCryptopay(base_url={base_url!r}, api_key={key})"
 
     def with_options(

@@ -163,7 +163,7 @@ def test_repr_hides_the_secrets() -> None:
         ({"api_key": "KEYKEYKEY"}, "AsyncCryptopay(base_url=None, api_key=None)"),
         (
             {"api_key": "KEYKEYKEY", "api_secret": API_SECRET, "environment": "staging"},
-            "AsyncCryptopay(base_url=None, api_key='KEYK'...)",
+            "AsyncCryptopay(base_url=None, api_key='KEY…')",
         ),
     ],
     ids=["no-credentials", "no-secret", "unknown-environment"],

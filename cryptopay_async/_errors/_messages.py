@@ -155,10 +155,12 @@ def authentication_hint(request: httpx.Request, response: httpx.Response) -> str
 def _key_prefix(request: httpx.Request) -> str:
     auth = request.headers.get("authorization", "")
     key = auth.removeprefix("HMAC ").split(":", 1)[0] if auth.startswith("HMAC ") else ""
-    if not key:
-        return "(none sent)"
-    shown = key[: min(KEY_PREFIX, len(key) // 3)]
-    return quoted(shown + "…")
+    return key_prefix(key) if key else "(none sent)"
+
+
+def key_prefix(api_key: str) -> str:
+    """An API key as shown anywhere (reprs, messages, logs): a few first characters only."""
+    return quoted(api_key[: min(KEY_PREFIX, len(api_key) // 3)] + "…")
 
 
 def _clock_skew(request: httpx.Request, response: httpx.Response) -> float | None:

@@ -7,23 +7,20 @@ from collections.abc import Sequence
 import attrs
 import httpx
 
+from cryptopay_async._errors._messages import key_prefix
 from cryptopay_async._runtime import _environment
 from cryptopay_async.middleware._chain import Middleware
 from cryptopay_async.middleware._retry import RetryPolicy
-
-
-def _key_prefix(api_key: str) -> str:
-    return f"{api_key[:4]!r}..."
 
 
 @attrs.frozen(kw_only=True)
 class ClientSettings:
     """Credentials, where to send, how long to wait and how often to retry.
 
-    Secrets never appear in ``repr``; the API key shows its first four characters.
+    Secrets never appear in ``repr``; the API key shows its first few characters.
     """
 
-    api_key: str = attrs.field(repr=_key_prefix)
+    api_key: str = attrs.field(repr=key_prefix)
     api_secret: str = attrs.field(repr=False)
     callback_secret: str | None = attrs.field(repr=False)
     base_url: str

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from cryptopay_async.resources._arguments import path_segment
 from cryptopay_async.testing._serve import TOKEN_VARIABLE
 
 emulator_app = typer.Typer(help="The local Cryptopay emulator.", no_args_is_help=True)
@@ -82,12 +83,6 @@ def _control(
     typer.echo(json.dumps(payload.get("data"), indent=2))
 
 
-def _quoted(object_id: str) -> str:
-    from urllib.parse import quote
-
-    return quote(object_id, safe="")
-
-
 @emulator_app.command("pay-invoice")
 def pay_invoice(
     ctx: typer.Context,
@@ -101,7 +96,7 @@ def pay_invoice(
     body: dict[str, Any] = {"late": late}
     if amount is not None:
         body["amount"] = amount
-    _control(ctx, "POST", f"/invoices/{_quoted(invoice_id)}/pay", body)
+    _control(ctx, "POST", f"/invoices/{path_segment(invoice_id)}/pay", body)
 
 
 @emulator_app.command("pay-channel")
@@ -115,7 +110,7 @@ def pay_channel(
     body: dict[str, Any] = {"amount": amount}
     if currency is not None:
         body["currency"] = currency.upper()
-    _control(ctx, "POST", f"/channels/{_quoted(channel_id)}/pay", body)
+    _control(ctx, "POST", f"/channels/{path_segment(channel_id)}/pay", body)
 
 
 @emulator_app.command("complete-withdrawal")
@@ -123,7 +118,7 @@ def complete_withdrawal(
     ctx: typer.Context, withdrawal_id: Annotated[str, typer.Argument(help="a committed payout")]
 ) -> None:
     """Confirm a committed coin withdrawal on the chain: completed, with a txid."""
-    _control(ctx, "POST", f"/coin_withdrawals/{_quoted(withdrawal_id)}/complete")
+    _control(ctx, "POST", f"/coin_withdrawals/{path_segment(withdrawal_id)}/complete")
 
 
 @emulator_app.command("fail-withdrawal")
@@ -131,7 +126,7 @@ def fail_withdrawal(
     ctx: typer.Context, withdrawal_id: Annotated[str, typer.Argument(help="a committed payout")]
 ) -> None:
     """Mark a committed coin withdrawal failed (not final, as documented)."""
-    _control(ctx, "POST", f"/coin_withdrawals/{_quoted(withdrawal_id)}/fail")
+    _control(ctx, "POST", f"/coin_withdrawals/{path_segment(withdrawal_id)}/fail")
 
 
 @emulator_app.command("advance-clock")

@@ -359,3 +359,27 @@ def test_any_error_body_reads_as_one_bounded_printable_line(
     response = httpx.Response(status, content=json.dumps(body).encode(), request=request)
     text = assert_actionable(status_error_from_response(response), API_KEY, "c2ln")
     assert text.isprintable()
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [("KEYKEYKEY", "'KEY…'"), ("abcdefghijklmnopqrstuvwxyz", "'abcd…'"), ("ab", "'…'")],
+)
+def test_a_key_is_shown_by_one_rule_in_reprs_and_messages(key: str, shown: str) -> None:
+    from cryptopay_async._errors._messages import key_prefix
+    from cryptopay_async._runtime._settings import ClientSettings
+
+    assert key_prefix(key) == shown
+    settings = ClientSettings.resolve(
+        api_key=key,
+        api_secret="s" * 20,
+        callback_secret=None,
+        environment=None,
+        base_url=None,
+        timeout=1.0,
+        max_retries=0,
+        retry_policy=None,
+        middleware=(),
+        max_concurrency=1,
+    )
+    assert f"api_key={shown}" in repr(settings)
