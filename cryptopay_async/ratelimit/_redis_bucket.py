@@ -21,6 +21,7 @@ import anyio.lowlevel
 from cryptopay_async._errors._exceptions import RateLimiterUnavailableError
 from cryptopay_async._redis import RedisConnection
 from cryptopay_async.ratelimit._settings import check_bucket_settings
+from cryptopay_async.ratelimit._turns import Turns
 
 logger = logging.getLogger("cryptopay_async.ratelimit")
 
@@ -108,7 +109,7 @@ class RedisTokenBucket:
             self.burst,
         ]
         self._paused_until = -math.inf  # this process's clock (anyio.current_time())
-        self._queue: dict[object, anyio.Event] = {}
+        self._turns = Turns()
         self._failures = 0  # Redis failures so far: callers queued across one fail too
         self._entered = 0
         self._task_group: anyio.abc.TaskGroup | None = None
@@ -122,7 +123,7 @@ class RedisTokenBucket:
     @property
     def waiting(self) -> int:
         """How many callers of this process are queued right now."""
-        return len(self._queue)
+        return len(self._turns)
 
     async def __aenter__(self) -> Self:
         if self._entered == 0:
@@ -170,14 +171,8 @@ class RedisTokenBucket:
                 "or `async with bucket:` around its use"
             )
         await anyio.lowlevel.checkpoint_if_cancelled()
-        token = object()
-        turn = anyio.Event()
-        self._queue[token] = turn
-        if next(iter(self._queue)) is token:
-            turn.set()
         failures_before = self._failures
-        try:
-            await turn.wait()
+        async with self._turns.turn():
             if self._failures != failures_before:
                 # Redis failed while this caller queued: fail now rather than each
                 # queued caller waiting out its own timeout in turn.
@@ -187,10 +182,6 @@ class RedisTokenBucket:
             wait = await self._call(reserve=True)
             # The slot is ours from here: cancelled while sleeping, it is spent.
             await anyio.sleep(wait)
-        finally:
-            del self._queue[token]
-            if turn.is_set() and self._queue:
-                next(iter(self._queue.values())).set()
 
     async def _write_pause(self) -> None:
         try:

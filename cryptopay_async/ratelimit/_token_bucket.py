@@ -10,6 +10,7 @@ import anyio.lowlevel
 
 from cryptopay_async.ratelimit._per_run import RunBinding
 from cryptopay_async.ratelimit._settings import check_bucket_settings
+from cryptopay_async.ratelimit._turns import Turns
 
 
 class TokenBucket:
@@ -58,7 +59,7 @@ class TokenBucket:
         self._recent: deque[float] = deque(maxlen=rate)  # times of the last `rate` grants
         self._tat = -math.inf  # GCRA theoretical arrival time
         self._paused_until = -math.inf
-        self._queue: dict[object, anyio.Event] = {}  # insertion-ordered waiters
+        self._turns = Turns()
         self._run = RunBinding()  # the event loop run this bucket is bound to
 
     def __repr__(self) -> str:
@@ -70,7 +71,7 @@ class TokenBucket:
     @property
     def waiting(self) -> int:
         """How many callers are queued right now."""
-        return len(self._queue)
+        return len(self._turns)
 
     def in_window(self) -> int:
         """Grants in the window that ends now (``period + margin`` long): the current pace."""
@@ -96,17 +97,11 @@ class TokenBucket:
         self._check_run()
         await anyio.lowlevel.checkpoint_if_cancelled()
         now = anyio.current_time()
-        if not self._queue and now >= self.next_free_at():
+        if not self._turns and now >= self.next_free_at():
             self._grant(now)
             await anyio.lowlevel.cancel_shielded_checkpoint()
             return
-        token = object()
-        turn = anyio.Event()
-        self._queue[token] = turn
-        if next(iter(self._queue)) is token:
-            turn.set()
-        try:
-            await turn.wait()
+        async with self._turns.turn():
             while True:
                 ready = self.next_free_at()
                 now = anyio.current_time()
@@ -114,11 +109,6 @@ class TokenBucket:
                     break
                 await anyio.sleep_until(ready)
             self._grant(now)
-        finally:
-            del self._queue[token]
-            if turn.is_set() and self._queue:
-                # We were at the head: hand the turn to the next caller in line.
-                next(iter(self._queue.values())).set()
 
     def _grant(self, now: float) -> None:
         self._recent.append(now)
