@@ -98,7 +98,6 @@ EXACTLY_ONE = {
     "exchange_transfers.create": ("charged_amount", "received_amount"),
 }
 
-# Documented in guides but sent by no SDK and of unspecified interplay: not offered yet.
 # Exactly-once recovery (resources/_recovery.py, applied by resources/_exactly_once.py):
 # how an ambiguous failure of an operation that moves money is settled. A create that
 # takes custom_id: (what, the read-back by custom_id or None, the arguments that must
@@ -163,6 +162,7 @@ COMMIT_RECOVERY: dict[str, tuple[str, str, tuple[str, ...] | None, bool]] = {
 # Creates whose answer a commit may need again (the API cannot read it back).
 REMEMBERED = {"invoices.create_recalculation": "invoice recalculation"}
 
+# Documented in guides but sent by no SDK and of unspecified interplay: not offered yet.
 SKIPPED_FIELDS = {"docs_only"}
 
 SKIPPED_MODELS = re.compile(r".*(Result|Params)$|^(Callback|.*Callback|Error.*|Pagination)$")
