@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,26 @@ def load() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``endpoints.json`` and ``models.json``."""
     endpoints = json.loads((API / "endpoints.json").read_text())
     models = json.loads((API / "models.json").read_text())
+    check_declarations({f"{e['resource']}.{e['operation']}" for e in endpoints})
     return endpoints, models
+
+
+def check_declarations(operations: set[str]) -> None:
+    """Every operation has its summary; every rule here names an operation that exists."""
+    missing = sorted(operations - set(SUMMARIES))
+    if missing:
+        raise ValueError(f"codegen/_spec.py: add a line to SUMMARIES for {', '.join(missing)}")
+    rules: dict[str, Mapping[str, object]] = {
+        "SUMMARIES": SUMMARIES,
+        "EXACTLY_ONE": EXACTLY_ONE,
+        "CREATE_RECOVERY": CREATE_RECOVERY,
+        "COMMIT_RECOVERY": COMMIT_RECOVERY,
+        "REMEMBERED": REMEMBERED,
+    }
+    for table, keys in rules.items():
+        unknown = sorted(set(keys) - operations)
+        if unknown:
+            raise ValueError(f"codegen/_spec.py: {table} names no operation: {', '.join(unknown)}")
 
 
 def class_name(snake: str) -> str:

@@ -84,3 +84,18 @@ def test_vendored_copies_match_the_shared_reference(mine: Path, theirs: str, suf
     assert names == files(reference)
     _, mismatch, errors = filecmp.cmpfiles(mine, reference, names, shallow=False)
     assert (mismatch, errors) == ([], [])
+
+
+@pytest.mark.parametrize("table", ["SUMMARIES", "CREATE_RECOVERY", "COMMIT_RECOVERY"])
+def test_the_generator_names_an_operation_its_declarations_miss_or_misspell(
+    table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codegen import _spec
+
+    operations = set(_spec.SUMMARIES)
+    if table == "SUMMARIES":  # an operation added to endpoints.json without its summary
+        operations.add("invoices.archive")
+    else:  # a rule keyed by a name no endpoint has
+        monkeypatch.setitem(getattr(_spec, table), "invoices.archive", ())
+    with pytest.raises(ValueError, match=rf"{table}.*invoices\.archive"):
+        _spec.check_declarations(operations)
