@@ -1,4 +1,4 @@
-"""The middleware protocol, the request extensions the steps share, and ``compose``.
+"""The middleware protocol and ``compose``: the chain every client builds once.
 
 A middleware is any callable ``(request, call_next) -> response``. The client builds its
 chain once, at construction: behind the admission gate, the caller's middleware
