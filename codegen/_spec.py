@@ -187,15 +187,22 @@ def load() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``endpoints.json`` and ``models.json``."""
     endpoints = json.loads((API / "endpoints.json").read_text())
     models = json.loads((API / "models.json").read_text())
-    check_declarations({f"{e['resource']}.{e['operation']}" for e in endpoints})
+    check_declarations(
+        {f"{e['resource']}.{e['operation']}" for e in endpoints},
+        {name for name in models["models"] if not SKIPPED_MODELS.match(name)},
+    )
     return endpoints, models
 
 
-def check_declarations(operations: set[str]) -> None:
-    """Every operation has its summary; every rule here names an operation that exists."""
-    missing = sorted(operations - set(SUMMARIES))
-    if missing:
-        raise ValueError(f"codegen/_spec.py: add a line to SUMMARIES for {', '.join(missing)}")
+def check_declarations(operations: set[str], model_names: set[str]) -> None:
+    """Every operation and model has its docs; every rule here names an operation that exists."""
+    for table, needed, have in (
+        ("SUMMARIES", operations, SUMMARIES),
+        ("MODEL_DOCS", model_names, MODEL_DOCS),
+    ):
+        missing = sorted(needed - set(have))
+        if missing:
+            raise ValueError(f"codegen/_spec.py: add a line to {table} for {', '.join(missing)}")
     rules: dict[str, Mapping[str, object]] = {
         "SUMMARIES": SUMMARIES,
         "EXACTLY_ONE": EXACTLY_ONE,
