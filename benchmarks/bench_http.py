@@ -11,8 +11,8 @@ parse): the SDK itself is not on the npm registry this project can reach. It run
 nox session does it); otherwise its rows are left out. The core-install row runs in its
 own process with the extras made unimportable (``_core_install.py``). The raw httpx rows
 use the same pool as the SDK rows beside them: the SDK's httpx pool
-(``cryptopay_async/_httpx_pool.py``) and its aiohttp transport
-(``cryptopay_async/_aiohttp_transport.py``); one more row shows raw httpx on the pool
+(``cryptopay_async/_transports/_httpx_pool.py``) and its aiohttp transport
+(``cryptopay_async/_transports/_aiohttp.py``); one more row shows raw httpx on the pool
 ``httpx.AsyncClient`` builds by default.
 Run: ``python -m nox -s bench`` or ``python benchmarks/bench_http.py``.
 """

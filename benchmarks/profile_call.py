@@ -2,7 +2,7 @@
 
 For each transport of the SDK: calls per second and CPU µs per call without the
 profiler, then the functions with the most own time under it. The figures behind the
-default ``transport="auto"`` (see ``cryptopay_async/_auto_transport.py``).
+default ``transport="auto"`` (see ``cryptopay_async/_transports/_auto.py``).
 Run: ``python -m nox -s bench`` or ``python benchmarks/profile_call.py``.
 """
 

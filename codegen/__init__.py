@@ -3,7 +3,8 @@
 ``python -m codegen`` (or ``nox -s codegen``) rewrites the generated modules from
 ``codegen/api/*.json``, a verbatim copy of the shared API reference; ``--check`` only
 lists the stale ones. What the JSON cannot say (one-line summaries, enum-typed query
-parameters, "exactly one of" rules) is declared in ``codegen/_spec.py``.
+parameters, "exactly one of" rules, exactly-once recovery rules) is declared in
+``codegen/_spec.py``.
 
 The output is laid out here, deterministically (``_source.py``), not by running a
 formatter: the files are the same whichever ruff is installed, and ``ruff format``

@@ -1,4 +1,4 @@
-"""``cryptopay_async/resources/_generated.py``: the 40 operations as data, and their methods.
+"""``cryptopay_async/resources/_generated.py``: every operation as data, and its method.
 
 An operation is declared once as an ``Operation`` value carrying only what differs from
 the defaults; its method has the typed signature users see and hands its arguments on.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,6 @@ EXACTLY_ONE = {
     "exchange_transfers.create": ("charged_amount", "received_amount"),
 }
 
-# Documented in guides but sent by no SDK and of unspecified interplay: not offered yet.
 # Exactly-once recovery (resources/_recovery.py, applied by resources/_exactly_once.py):
 # how an ambiguous failure of an operation that moves money is settled. A create that
 # takes custom_id: (what, the read-back by custom_id or None, the arguments that must
@@ -163,6 +163,7 @@ COMMIT_RECOVERY: dict[str, tuple[str, str, tuple[str, ...] | None, bool]] = {
 # Creates whose answer a commit may need again (the API cannot read it back).
 REMEMBERED = {"invoices.create_recalculation": "invoice recalculation"}
 
+# Documented in guides but sent by no SDK and of unspecified interplay: not offered yet.
 SKIPPED_FIELDS = {"docs_only"}
 
 SKIPPED_MODELS = re.compile(r".*(Result|Params)$|^(Callback|.*Callback|Error.*|Pagination)$")
@@ -186,7 +187,33 @@ def load() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``endpoints.json`` and ``models.json``."""
     endpoints = json.loads((API / "endpoints.json").read_text())
     models = json.loads((API / "models.json").read_text())
+    check_declarations(
+        {f"{e['resource']}.{e['operation']}" for e in endpoints},
+        {name for name in models["models"] if not SKIPPED_MODELS.match(name)},
+    )
     return endpoints, models
+
+
+def check_declarations(operations: set[str], model_names: set[str]) -> None:
+    """Every operation and model has its docs; every rule here names an operation that exists."""
+    for table, needed, have in (
+        ("SUMMARIES", operations, SUMMARIES),
+        ("MODEL_DOCS", model_names, MODEL_DOCS),
+    ):
+        missing = sorted(needed - set(have))
+        if missing:
+            raise ValueError(f"codegen/_spec.py: add a line to {table} for {', '.join(missing)}")
+    rules: dict[str, Mapping[str, object]] = {
+        "SUMMARIES": SUMMARIES,
+        "EXACTLY_ONE": EXACTLY_ONE,
+        "CREATE_RECOVERY": CREATE_RECOVERY,
+        "COMMIT_RECOVERY": COMMIT_RECOVERY,
+        "REMEMBERED": REMEMBERED,
+    }
+    for table, keys in rules.items():
+        unknown = sorted(set(keys) - operations)
+        if unknown:
+            raise ValueError(f"codegen/_spec.py: {table} names no operation: {', '.join(unknown)}")
 
 
 def class_name(snake: str) -> str:

@@ -15,8 +15,8 @@ when it sits directly in a field of another model: the parent's hook checks its 
 class for every other position (alone, in a list, as a dict value).
 
 Written out per model rather than built from closures at import: the hook runs once per
-decoded object, and a direct attribute test costs a fifth of an ``attrgetter`` plus
-``map`` over a tuple (``_msgspec_decoding.py`` has the figures).
+decoded object, and a direct attribute test costs much less than an ``attrgetter`` plus
+``map`` over a tuple (``benchmarks/RESULTS.md``, section h, has the figures).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Request signing exactly as the Cryptopay API verifies it (the client and the emulator).
+"""Request signing exactly as the Cryptopay API verifies it.
+
+The client signs with this module; the emulator verifies with its own implementation
+(``testing/_protocol.py``), so a mistake here cannot hide behind the same mistake there.
+Both are checked against the API's published test vectors (``tests/test_signing.py``).
 
 ``Authorization: HMAC <key>:<base64(HMAC-SHA1(secret, string_to_sign))>`` where the
 string to sign is five LF-joined lines: method, MD5 of the body (empty when there is
@@ -29,7 +33,10 @@ def sign(api_secret: str, method: str, body: bytes, date: str, target: str) -> s
 
 
 class _HttpDateClock:
-    """IMF-fixdate of the current second, formatted once per second (half the signing cost)."""
+    """IMF-fixdate of the current second, formatted once per second, not per request.
+
+    Formatting the date is a large share of signing (``benchmarks/RESULTS.md``, section h).
+    """
 
     __slots__ = ("_second", "_text")
 

@@ -6,6 +6,9 @@ these tests keep what that contract cannot say.
 
 from __future__ import annotations
 
+import re
+import tomllib
+
 import grimp
 import pytest
 
@@ -64,3 +67,44 @@ def test_public_names_show_their_public_module(name: str) -> None:
 def test_an_exception_shows_its_public_path_in_a_traceback() -> None:
     error = cryptopay_async.RecoveryError("lost", maybe_processed=True)
     assert repr(type(error)) == "<class 'cryptopay_async.RecoveryError'>"
+
+
+ARCHITECTURE = (ROOT / "ARCHITECTURE.md").read_text()
+
+
+def documented_layers() -> list[str]:
+    """The ```text block under "## Layers": one layer per line, then its description."""
+    section = ARCHITECTURE.split("## Layers", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```text\n", 1)[1].split("```", 1)[0]
+    return [re.split(r"\s{2,}", line.strip(), maxsplit=1)[0] for line in block.splitlines()]
+
+
+def contract_layers() -> list[str]:
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (layers,) = [c for c in contracts["contracts"] if c["type"] == "layers"]
+    return list(layers["layers"])
+
+
+def test_architecture_md_shows_the_layer_order_that_import_linter_checks() -> None:
+    assert documented_layers() == contract_layers()
+
+
+def concern_table_entries() -> list[str]:
+    section = ARCHITECTURE.split("## Where each concern lives", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([^`]+)` \|", section, flags=re.MULTILINE)
+
+
+def test_every_concern_folder_of_the_package_has_one_row() -> None:
+    folders = {p.parent.name + "/" for p in PACKAGE.glob("*/__init__.py")}
+    assert folders <= set(concern_table_entries())
+
+
+@pytest.mark.parametrize("entry", concern_table_entries())
+def test_each_row_of_the_concern_table_names_one_folder_or_module_that_exists(entry: str) -> None:
+    assert re.fullmatch(r"\w+/|\w+\.py", entry), f"{entry}: one folder or one root module"
+    if entry == "codegen/":
+        assert (ROOT / "codegen" / "__init__.py").is_file()
+    elif entry.endswith("/"):
+        assert (PACKAGE / entry / "__init__.py").is_file(), entry
+    else:
+        assert (PACKAGE / entry).is_file(), entry

@@ -84,3 +84,22 @@ def test_vendored_copies_match_the_shared_reference(mine: Path, theirs: str, suf
     assert names == files(reference)
     _, mismatch, errors = filecmp.cmpfiles(mine, reference, names, shallow=False)
     assert (mismatch, errors) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "table", ["SUMMARIES", "MODEL_DOCS", "EXACTLY_ONE", "CREATE_RECOVERY", "COMMIT_RECOVERY"]
+)
+def test_the_generator_names_an_operation_or_model_its_declarations_miss_or_misspell(
+    table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codegen import _spec
+
+    operations, model_names = set(_spec.SUMMARIES), set(_spec.MODEL_DOCS)
+    if table == "SUMMARIES":  # an operation added to endpoints.json without its summary
+        operations.add("widgets.frobnicate")
+    elif table == "MODEL_DOCS":  # a model added to models.json without its line
+        model_names.add("widgets.frobnicate")
+    else:  # a rule keyed by a name no endpoint has
+        monkeypatch.setitem(getattr(_spec, table), "widgets.frobnicate", ())
+    with pytest.raises(ValueError, match=rf"{table}.*widgets\.frobnicate"):
+        _spec.check_declarations(operations, model_names)

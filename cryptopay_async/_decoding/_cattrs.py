@@ -1,6 +1,6 @@
 """The cattrs converter: JSON values in, frozen models out, and back to JSON-ready dicts.
 
-This is the decoding engine of the core install (``_decoding.py`` picks msgspec instead
+This is the decoding engine of the core install (``_engines.py`` picks msgspec instead
 when the ``speedups`` extra is installed; both keep the same contract, checked by the same
 tests). Built once at import:
 
@@ -42,7 +42,7 @@ _PREVIEW = 40
 
 
 def preview(value: Any) -> str:
-    """A short repr for error messages: a 2 MB string never ends up in one."""
+    """A short repr for error messages: a huge string value never ends up in one."""
     text = repr(value) if not isinstance(value, list | dict) else type(value).__name__
     return text if len(text) <= _PREVIEW else text[: _PREVIEW - 3] + "..."
 

@@ -1,9 +1,11 @@
 """JSON bytes to models: one contract, two engines, chosen once at import.
 
-- ``msgspec`` (the ``speedups`` extra, ``_msgspec_decoding.py``) decodes bytes straight
-  into the attrs models: about 260 µs for a 100-invoice page.
-- ``cattrs`` (core install, ``_converter.py``): ``json.loads(parse_float=Decimal)``, then
-  the converter built once at import: about 950 µs for the same page.
+- ``msgspec`` (the ``speedups`` extra, ``_msgspec.py``) decodes bytes straight into the
+  attrs models, with no intermediate dicts: the faster of the two.
+- ``cattrs`` (core install, ``_cattrs.py``): ``json.loads(parse_float=Decimal)``, then
+  the converter built once at import.
+
+What each costs per page: ``benchmarks/RESULTS.md``, section b.
 
 Both read money as exact ``Decimal`` (a JSON number from its own text, never through a
 binary float; ``NaN`` and infinities refused), timestamps as aware ``datetime``, unknown
@@ -95,11 +97,11 @@ class CattrsEngine:
 
 _AT = re.compile(r"(?s)(.*) - at `(\$.*)`")
 _MISSING = re.compile(r"(?s)Object missing required field `(.*)`")
-_FIELD = re.compile(r"(?s)field `([\w.]+)`: (.*)")  # raised by _msgspec_decoding's checks
+_FIELD = re.compile(r"(?s)field `([\w.]+)`: (.*)")  # raised by _msgspec's checks
 
 
 class MsgspecEngine:
-    """The ``speedups`` engine; see ``_msgspec_decoding.py``."""
+    """The ``speedups`` engine; see ``_msgspec.py``."""
 
     name = "msgspec"
 

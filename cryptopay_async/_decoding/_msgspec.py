@@ -13,14 +13,14 @@ build a decoder for a model that has a rule but no wire class, so a model added 
 regenerating fails on its first use rather than decoding loosely.
 
 A timestamp without an offset is refused by msgspec (``Meta(tz=True)``, checked in C at
-no cost); ``_decoding.MsgspecEngine`` then hands that one body to the core engine, which
+no cost); ``_engines.MsgspecEngine`` then hands that one body to the core engine, which
 reads a naive timestamp as UTC (Cryptopay sends offsets: this is the rare path).
 
-Measured on a 100-invoice page (85 KB, ``benchmarks/bench_decode.py``, quiet machine,
-medians of 7): msgspec into the plain attrs classes, no rules, 196 µs; with the rules in
-hooks built at import from ``attrgetter`` and ``map`` closures (the previous design)
-349 µs; with the generated hooks about 257 µs; msgspec into mirror ``Struct`` types then
-copied into the attrs models 407 µs; stdlib ``json`` plus the cattrs engine about 950 µs.
+Why this design (``benchmarks/bench_decode.py``; the figures are in
+``benchmarks/RESULTS.md``, section h): generated hooks cost little over decoding with no
+rules at all, less than hooks built at import from ``attrgetter`` and ``map`` closures
+(the previous design), and much less than decoding into mirror ``Struct`` types and
+copying them into the attrs models.
 """
 
 from __future__ import annotations

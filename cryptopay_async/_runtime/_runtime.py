@@ -1,10 +1,10 @@
 """What a client owns at run time, and the sender that runs calls through it.
 
 ``Runtime`` holds the parts that clients derived with ``with_options`` share: the
-connection pool, the limiter, the admission gate and concurrency cap, the signer and
-the transport. ``ChainSender`` is one set of settings over a runtime: the chain built
-once (the caller's middleware, error decoding, retry with these settings, then the
-runtime's shared steps) and the per-request templates.
+connection pool, the limiter, the admission gate and concurrency cap, the signer, the
+transport, and the answers exactly-once recovery remembers. ``ChainSender`` is one set of
+settings over a runtime: the chain built once (the caller's middleware, error decoding,
+retry with these settings, then the runtime's shared steps) and the per-request templates.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ USER_AGENT = f"cryptopay-async/{__version__}"
 
 
 class Runtime:
-    """The pool, limiter, gates, signer and transport one client and its derivatives share."""
+    """What one client and its derivatives share: pool, limiter, gates, signer, recovery memory."""
 
     __slots__ = (
         "_run",

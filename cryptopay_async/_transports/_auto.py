@@ -1,12 +1,12 @@
 """``transport="auto"``, the default: aiohttp's pool under asyncio when installed, else httpx's.
 
-Measured side by side on loopback at concurrency 64 (``benchmarks/bench_http.py``,
-``RESULTS.md``): httpx's pool spends most of its CPU re-scanning its connections on every
-request (httpcore's ``_assign_requests_to_connections`` and ``has_expired``: about 1.2 ms
-of CPU per call against 0.3 ms over aiohttp's pool), so the SDK over aiohttp makes three
-to four times the calls per second, ahead of the Node reference, and a smaller httpx pool
-only halves the gap. The SDK's own aiohttp transport reports its progress like httpcore
-(``middleware/_transport``), so retry decisions do not depend on which pool ran.
+Why aiohttp's pool first: side by side on loopback (``benchmarks/bench_http.py``), httpx's
+pool spends most of its CPU re-scanning its connections on every request (httpcore's
+``_assign_requests_to_connections`` and ``has_expired``), so the SDK over aiohttp serves
+more calls per second, and a smaller httpx pool only narrows the gap
+(``benchmarks/RESULTS.md``, sections a, g and h). The SDK's own aiohttp transport reports
+its progress like httpcore (``middleware/_transport``), so retry decisions do not depend
+on which pool ran.
 
 Which library runs the event loop is known only when a request is sent (a client may be
 built outside any loop, then used under trio), so the choice is made per request: asyncio

@@ -2,21 +2,13 @@
 
 httpcore's connection pool does work in proportion to the square of its size on every
 request and every response it closes: ``_assign_requests_to_connections`` counts the
-idle connections once per idle connection (``is_idle``: 569 calls per request with 16
-connections at concurrency 64) and probes each idle socket for readability, rebuilding
-anyio's attribute table each time. Profiled on loopback at concurrency 64, that was
-most of the 815 µs of CPU per call. Sixteen pools of one connection each, a request
-going to a pool with nothing in flight, keep the same connections, keep-alive and limits
-and do none of that scanning (``benchmarks/bench_http.py``, one run, three repetitions of
-3,000 single-invoice calls at c64, raw httpx behind a 16-slot semaphore):
-
-=====================  ===============  ==============
-httpx transport         calls per second  CPU µs per call
-=====================  ===============  ==============
-one pool of 16           1,226-1,462       684-815
-4 pools of 4             2,290-2,321       431-437
-16 pools of 1            2,922-3,075       325-342
-=====================  ===============  ==============
+idle connections once per idle connection (``is_idle``) and probes each idle socket for
+readability, rebuilding anyio's attribute table each time. Profiled on loopback at
+concurrency 64, that was most of the CPU per call. Sixteen pools of one connection each,
+a request going to a pool with nothing in flight, keep the same connections, keep-alive
+and limits and do none of that scanning, and served the most calls per second of the
+arrangements tried (``benchmarks/bench_http.py``; one pool of 16, four of 4 and sixteen
+of 1 are compared in ``benchmarks/RESULTS.md``, section h).
 
 No library offers this arrangement, and it is small: a list of httpcore-backed
 transports and a count of requests in flight on each. The SDK's concurrency step admits

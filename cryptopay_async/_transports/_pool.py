@@ -25,7 +25,7 @@ def new_http_client(
     """The client's own pool, and the ``httpx.AsyncClient`` that owns it.
 
     The pool is httpx's, aiohttp's behind httpx (``transport="aiohttp"``), or ``"auto"``
-    (the default, ``_auto_transport``): aiohttp's under asyncio when installed. aiohttp's
+    (the default, ``_auto.py``): aiohttp's under asyncio when installed. aiohttp's
     connection pool stays fast under concurrency (see benchmarks/); it needs the
     ``aiohttp-transport`` extra and runs under asyncio only. ``proxy`` (chosen by
     ``_proxies``) and ``ssl_context`` (``tls_context``) are the pool's own; httpx's
@@ -83,7 +83,8 @@ def tls_context(
 
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
-    """One verified TLS context for every client: building one costs ~22 ms.
+    """One verified TLS context for every client: building one (loading the CA bundle) is
+    the costliest part of constructing a client (``benchmarks/RESULTS.md``, section d).
 
     httpx reads ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` here (once per process).
     """

@@ -1,19 +1,21 @@
 """Absolute request URLs from the parsed base URL and a target, without parsing them again.
 
-httpx parses every URL string it is given: about 9 µs for a 70-character URL, mostly a
-scan of each character for controls and the regexes of each component (a twentieth of
-a loopback call's CPU). The SDK's targets are its own, percent-encoded by
-``_arguments``, and the base URL was parsed once, at construction. For a target made only
-of characters httpx leaves as they are (unreserved, sub-delims, ``:@/``, ``%XX``; ``?``
-in the query) and with no segment starting with a dot (the only ones httpx rewrites), the
-parsed URL is the base's with its path and query replaced, which this builds in 0.7 µs.
-Any other target, and any base with a path, goes through ``httpx.URL`` as before.
+httpx parses every URL string it is given, a scan of each character for controls and
+the regexes of each component, a visible share of a loopback call's CPU
+(``benchmarks/RESULTS.md``, section h). The SDK's targets are its own, percent-encoded by
+``resources/_arguments.py``, and the base URL was parsed once, at construction. For a
+target made only of characters httpx leaves as they are (unreserved, sub-delims,
+``:@/``, ``%XX``; ``?`` in the query) and with no segment starting with a dot (the only
+ones httpx rewrites), the parsed URL is the base's with its path and query replaced,
+which this builds without scanning the target again. Any other target, and any base with
+a path, goes through ``httpx.URL`` as before.
 
 httpx has no public constructor from components that skips validation, so this relies on
 ``httpx.URL._uri_reference`` (a ``ParseResult`` named tuple). Each client decides once, by
 building one URL both ways from its base URL; if a future httpx changes the internals,
-every URL is parsed again (slower, never wrong), and ``tests/transports/test_request_url.py`` fails
-on that httpx so the loss is seen. The same test checks both ways agree on any target.
+every URL is parsed again (slower, never wrong), and
+``tests/transports/test_request_url.py`` fails on that httpx so the loss is seen. The same
+test checks both ways agree on any target.
 """
 
 from __future__ import annotations

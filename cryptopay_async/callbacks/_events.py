@@ -1,6 +1,6 @@
 """Typed callback events: a class per ``type``, each with an ``event`` enum and a ``data`` model.
 
-The known classes are generated from the API description (``_generated.py``); a ``type``
+The known classes are generated from the API description (``models/_callbacks.py``); a ``type``
 this release does not know arrives as ``UnknownCallback`` instead of failing.
 """
 

@@ -1,4 +1,4 @@
-"""The middleware protocol, the request extensions the steps share, and ``compose``.
+"""The middleware protocol and ``compose``: the chain every client builds once.
 
 A middleware is any callable ``(request, call_next) -> response``. The client builds its
 chain once, at construction: behind the admission gate, the caller's middleware
@@ -38,7 +38,8 @@ class _Link:
     """``step`` bound to the rest of the chain.
 
     A plain method returning the step's coroutine, not a wrapper coroutine: one frame
-    less per step and per pending call (10,000 queued calls held 8.8 MB of them).
+    less per step and per pending call, which adds up over thousands of queued calls
+    (``benchmarks/RESULTS.md``, section h).
     """
 
     __slots__ = ("call_next", "step")

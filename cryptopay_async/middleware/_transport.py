@@ -10,9 +10,10 @@ whatever the transport later calls the failure.
 A pool the SDK built is sent to directly, not through ``httpx.AsyncClient.send``. What
 ``send`` adds around the pool is unused by the SDK's own client (auth flows, event hooks,
 redirects, mounts: the proxy is the pool's own; and a cookie jar it fills from every
-response but never reads, since the SDK builds its requests itself), and it costs about
-45 µs of CPU per call on loopback, mostly that cookie jar parsing each response's headers
-into an ``email.message.Message`` (measured with ``benchmarks/profile_call.py``). What the
+response but never reads, since the SDK builds its requests itself), and it costs CPU on
+every call, mostly that cookie jar parsing each response's headers into an
+``email.message.Message`` (``benchmarks/profile_call.py``; ``benchmarks/RESULTS.md``,
+section h). What the
 SDK relies on is kept here: a closed client refuses to send, the response knows its
 request, the body is read before returning, a failure closes the response, ``elapsed`` is
 set, and an exception knows its request. A caller's own ``http_client`` is sent through

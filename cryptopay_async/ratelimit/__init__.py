@@ -29,7 +29,7 @@ __all__ = [
 DEFAULT_RATE = 200
 DEFAULT_PERIOD = 60.0
 # Requests reach Cryptopay a variable network delay after the limiter lets them go; a
-# quarter second absorbs that spread at a cost of 0.4 % of the rate (199.2 per minute).
+# quarter second absorbs that spread, at the cost of 200 grants per 60.25 s, not per 60 s.
 DEFAULT_MARGIN = 0.25
 
 _shared: dict[str, PerRunLimiter] = {}

@@ -25,8 +25,9 @@ _LIMITERS: RunVar[dict[str, RateLimiter]] = RunVar("cryptopay_async.default_limi
 def current_run() -> object:
     """What identifies the running event loop run: asyncio's loop, trio's run token.
 
-    Asked on every call of a client and every limiter grant: asyncio's loop directly
-    (0.15 µs), anyio's token otherwise (about 1.2 µs); under asyncio both are the loop.
+    Asked on every call of a client and every limiter grant, so asyncio's loop is asked
+    directly (cheaper than anyio's token; figures in ``benchmarks/RESULTS.md``, section h)
+    and anyio's token only otherwise; under asyncio both are the loop.
     """
     try:
         return asyncio.get_running_loop()

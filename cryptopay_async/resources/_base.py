@@ -1,6 +1,6 @@
 """How every operation runs: check arguments, build the request, send it, decode ``data``.
 
-The 40 operations are declared as ``Operation`` values (generated from the API
+Every operation is declared as an ``Operation`` value (generated from the API
 description into ``_generated.py``); their methods only hand their arguments over.
 """
 

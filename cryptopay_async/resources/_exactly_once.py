@@ -11,8 +11,10 @@ through the client's whole chain (limiter, signing, retry of the read-backs); th
 of repeats is ``RetryPolicy.max_retries`` and no attempt starts after
 ``RetryPolicy.recovery_deadline``.
 
-Written by hand: this is the API's own recovery protocol; no library knows it. The
-tables below say, per operation, how to read back and what must match.
+Written by hand: this is the API's own recovery protocol; no library knows it. How to
+read back and what must match is data on each ``Operation`` (``recovery``, from the
+tables in ``codegen/_spec.py``). Only the ledger search for a create that cannot be read
+back by ``custom_id`` (an exchange transfer) names the operations it reads.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The rules themselves are written next to the other facts about the operations, in
 ``codegen/_spec.py``, and generated into ``resources/_generated.py``; ``_exactly_once``
-applies them without knowing any operation by name.
+applies them and keeps no table of its own.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The emulator's ASGI application: Starlette routes around the emulated API.
 
 Every ``/api`` request is authenticated (``_protocol``), counted against the key's
-window, exposed to the configured faults, routed to one of the 40 operations and answered
+window, exposed to the configured faults, routed to its operation and answered
 with the documented envelopes and error payloads, in compact JSON as Cryptopay writes it.
 ``/_emulator`` holds the control routes (``_control``).
 
@@ -188,7 +188,7 @@ def _creates(method: str, path: str) -> bool:
 
 
 def api_routes(side: ApiSide) -> list[BaseRoute]:
-    """The 40 operations (literal segments before parameters: ``/network_fees`` first)."""
+    """Every operation (literal segments before parameters: ``/network_fees`` first)."""
     ordered = sorted(OPERATIONS, key=lambda op: len(op.path_params))
     routes: list[BaseRoute] = [
         Route(

@@ -1,6 +1,6 @@
 """The cattrs converter on Python values (nested arguments, ``to_dict``).
 
-Bytes to models, on both engines, are in ``test_decoding.py``.
+Bytes to models, on both engines, are in ``test_engines.py``.
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ from cryptopay_async import (
     UnprocessableEntityError,
 )
 from cryptopay_async._client import AsyncCryptopay
+from cryptopay_async.resources import OPERATIONS, Operation
+from cryptopay_async.resources._recovery import CommitRecovery, CreateRecovery
 from cryptopay_async.testing import CryptopayEmulator
 from tests.scripted_faults import Rule, scripted_client
 
@@ -403,3 +405,20 @@ async def test_commit_read_back_unreachable_when_the_repeat_finds_it_expired() -
     assert info.value.maybe_processed is True
     assert "nothing was moved" not in str(info.value)
     assert len(emulator.ledger_for("PAYOUT-EXP")) == 1
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
+def test_every_operation_that_may_move_money_twice_carries_a_recovery_rule(
+    operation: Operation[Any],
+) -> None:
+    """Step 3 of "How to add an operation" (ARCHITECTURE.md), for new creates and commits."""
+    takes_custom_id = "custom_id" in {param.name for param in operation.body or ()}
+    commits = "commit" in operation.name.split(".")[1].split("_")
+    if takes_custom_id and operation.method == "POST":
+        assert isinstance(operation.recovery, CreateRecovery), (
+            f"{operation.name}: add it to CREATE_RECOVERY in codegen/_spec.py"
+        )
+    if commits:
+        assert isinstance(operation.recovery, CommitRecovery), (
+            f"{operation.name}: add it to COMMIT_RECOVERY in codegen/_spec.py"
+        )

@@ -102,7 +102,16 @@ PAYLOADS = {path: json.loads(path.read_bytes()) for _, path in CASES}
 
 def test_every_fixture_belongs_to_an_operation() -> None:
     assert {name for name, _ in CASES} <= set(BY_NAME)
-    assert len(CASES) == 80
+
+
+@pytest.mark.parametrize("folder", ["responses", "responses-2023"])
+@pytest.mark.parametrize("name", sorted(BY_NAME))
+def test_every_operation_has_a_recorded_body(name: str, folder: str) -> None:
+    resource, operation = name.split(".")
+    recorded = FIXTURES / folder / resource / f"{operation}.json"
+    assert recorded.is_file(), (
+        f"{name} has no recorded body: add {folder}/{resource}/{operation}.json"
+    )
 
 
 def test_every_endpoint_is_a_method_with_its_method_path_and_arguments() -> None:

@@ -28,7 +28,13 @@ from cryptopay_async import (
     UnprocessableEntityError,
 )
 from cryptopay_async._signing import sign
-from cryptopay_async.models import CoinWithdrawalStatus, InvoiceStatus, InvoiceStatusContext
+from cryptopay_async.models import (
+    CoinWithdrawalStatus,
+    InvoiceStatus,
+    InvoiceStatusContext,
+    Rate,
+)
+from cryptopay_async.resources import OPERATIONS, Operation
 from cryptopay_async.testing import CryptopayEmulator, Faults
 from tests.support import FIXTURES
 
@@ -247,7 +253,7 @@ async def test_every_operation_answers_with_the_recorded_key_sets(
         "subscriptions.retrieve_by_custom_id": ("GET", "/api/subscriptions/custom_id/SUB-1", None),
         "transactions.list": ("GET", "/api/transactions?reference_type=Invoice", None),
     }
-    assert len(calls) == 40
+    assert sorted(calls) == sorted(op.name for op in OPERATIONS), "drive every operation"
     for operation, (method, path, body) in calls.items():
         answer = body if method == "__done__" else await client.request(method, path, json=body)
         want = recorded(operation)
@@ -635,3 +641,24 @@ async def test_a_deeply_nested_body_is_400() -> None:
         answer = await http.post("/api/invoices", content=body, headers=headers)
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "bad_request"
+
+
+async def test_an_operation_the_sdk_declares_but_the_emulator_does_not_serve_is_a_501_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Step 6 of "How to add an operation" (ARCHITECTURE.md): until its handler exists."""
+    added: Operation[Rate] = Operation(
+        "rates.history", "GET", "/api/rates/{base}/{quote}/history", Rate
+    )
+    monkeypatch.setattr("cryptopay_async.testing._app.OPERATIONS", (*OPERATIONS, added))
+    emulator = CryptopayEmulator()
+    path = "/api/rates/BTC/EUR/history"
+    transport = httpx.ASGITransport(app=emulator.asgi_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:
+        answer = await http.get(path, headers=signed_headers(emulator, path))
+    assert answer.status_code == 501
+    assert answer.json()["error"] == {
+        "code": "not_implemented",
+        "message": "the emulator does not serve rates.history",
+        "details": [],
+    }
