@@ -16,6 +16,7 @@ from typing import Literal
 import httpx
 
 from cryptopay_async import _config
+from cryptopay_async._auto_transport import AutoTransport
 from cryptopay_async._proxies import choose_proxy
 from cryptopay_async._request_url import RequestURLs
 from cryptopay_async._settings import ClientSettings
@@ -44,6 +45,7 @@ class Runtime:
         "concurrency",
         "http",
         "owns_http",
+        "pool",
         "rate_limit",
         "rate_limiter",
         "signing",
@@ -96,6 +98,7 @@ class Runtime:
                 ssl_context=_config.tls_context(verify, trust_env),
             )
         self.http = http_client
+        self.pool = pool
         # A pool built here is sent to directly, and is known to report when request
         # bytes start going out; a caller's client is sent through, hooks and all.
         self.transport = TransportEndpoint(http_client, pool=pool)
@@ -113,6 +116,16 @@ class Runtime:
             "this client was first used in another event loop (asyncio.run or trio.run); "
             "create one client per event loop. Nothing was sent."
         )
+
+    def prepare(self) -> None:
+        """Do the pool's one-time work now (imports, building it), not on the first request.
+
+        Called when the client is entered: the first request goes out right after its
+        rate-limit grant instead of after that work (a grant is only as good as the
+        request's promptness; a late first request squeezes the server's window).
+        """
+        if isinstance(self.pool, AutoTransport):
+            self.pool.prepare()
 
     def shared_steps(self) -> list[Middleware]:
         """The steps after retry: the concurrency cap, the limiter (if any), signing."""
