@@ -214,6 +214,7 @@ class AsyncCryptopay:
         # A limiter with a lifecycle (RedisTokenBucket's connection pool) is entered
         # here, in the task that enters the client, and left when the client closes.
         self._exit_stack = AsyncExitStack()
+        self._runtime.prepare()
         if isinstance(self.rate_limiter, AbstractAsyncContextManager):
             await self._exit_stack.enter_async_context(self.rate_limiter)
         return self

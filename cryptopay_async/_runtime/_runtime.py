@@ -18,6 +18,7 @@ import httpx
 from cryptopay_async._runtime._settings import ClientSettings
 from cryptopay_async._signing import CONTENT_TYPE
 from cryptopay_async._transports import _pool
+from cryptopay_async._transports._auto import AutoTransport
 from cryptopay_async._transports._proxies import choose_proxy
 from cryptopay_async._transports._request_url import RequestURLs
 from cryptopay_async._version import __version__
@@ -45,6 +46,7 @@ class Runtime:
         "concurrency",
         "http",
         "owns_http",
+        "pool",
         "rate_limit",
         "rate_limiter",
         "recovery_memory",
@@ -101,6 +103,7 @@ class Runtime:
                 ssl_context=_pool.tls_context(verify, trust_env),
             )
         self.http = http_client
+        self.pool = pool
         # A pool built here is sent to directly, and is known to report when request
         # bytes start going out; a caller's client is sent through, hooks and all.
         self.transport = TransportEndpoint(http_client, pool=pool)
@@ -118,6 +121,16 @@ class Runtime:
             "this client was first used in another event loop (asyncio.run or trio.run); "
             "create one client per event loop. Nothing was sent."
         )
+
+    def prepare(self) -> None:
+        """Do the pool's one-time work now (imports, building it), not on the first request.
+
+        Called when the client is entered: the first request goes out right after its
+        rate-limit grant instead of after that work (a grant is only as good as the
+        request's promptness; a late first request squeezes the server's window).
+        """
+        if isinstance(self.pool, AutoTransport):
+            self.pool.prepare()
 
     def shared_steps(self) -> list[Middleware]:
         """The steps after retry: the concurrency cap, the limiter (if any), signing."""

@@ -34,6 +34,7 @@ from aiohttp.client_reqrep import ClientRequest
 from aiohttp.connector import Connection
 from aiohttp.tracing import Trace as Trace_
 from multidict import CIMultiDict
+from yarl import URL
 
 Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -123,6 +124,22 @@ class _ResponseStream(httpx.AsyncByteStream):
         self._response.release()
 
 
+def _as_sent(url: httpx.URL) -> URL:
+    """``url`` for aiohttp, its request target byte for byte the one httpx would send.
+
+    The signature covers ``url.raw_path``. Given a string, yarl re-quotes it (``%3A``
+    becomes ``:``, ``%7E`` ``~``, ``.`` segments go), and the server, verifying the raw
+    target, would refuse the signature; ``encoded=True`` keeps path and query as they
+    are. A bare trailing ``?`` has no yarl form; the SDK never builds one.
+    """
+    sent = URL(str(url), encoded=True)
+    if sent.raw_path_qs.encode("ascii") != url.raw_path:
+        raise httpx.UnsupportedProtocol(
+            f"aiohttp cannot send the request target {url.raw_path!r} unchanged"
+        )
+    return sent
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An httpx transport over one ``aiohttp.ClientSession``, created on first use."""
 
@@ -183,7 +200,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         try:
             response = await self._session.request(
                 request.method,
-                str(request.url),
+                _as_sent(request.url),
                 headers=CIMultiDict(request.headers.multi_items()),
                 data=body or None,
                 allow_redirects=False,

@@ -12,7 +12,9 @@ Which library runs the event loop is known only when a request is sent (a client
 built outside any loop, then used under trio), so the choice is made per request: asyncio
 with aiohttp installed (``speedups`` or ``aiohttp-transport`` extra) and a proxy aiohttp
 can use gets aiohttp's pool; trio, a missing aiohttp or a SOCKS proxy get httpx's. Each
-pool is built once, on first use.
+pool is built once, on first use, or by ``prepare()`` when the client is entered: building
+the aiohttp pool imports aiohttp, which must not happen between a rate limiter's grant and
+the request it granted (the request would reach the server that much later than granted).
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ class AutoTransport(httpx.AsyncBaseTransport):
                 )
             self._pools[use_aiohttp] = pool
         return pool
+
+    def prepare(self) -> None:
+        """Build the pool the running event loop will use, before any request needs it."""
+        self._pool(self._aiohttp_usable and _running_asyncio())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         use_aiohttp = self._aiohttp_usable and _running_asyncio()

@@ -252,6 +252,9 @@ def request_path(value: object) -> str:
             f"path must be percent-encoded, without '#', spaces or control characters, "
             f"got {_preview(path)}"
         )
+    if path.endswith("?") and path.count("?") == 1:
+        # An empty query: dropped, since not every transport can send a bare "?" (yarl).
+        path = path[:-1]
     return path
 
 

@@ -200,8 +200,9 @@ def test_errors_are_one_line_with_distinct_exit_codes(
 
 def test_demo_runs_a_small_batch_and_passes_its_checks(cli: Run) -> None:
     outcome = cli("--json", "demo", "--invoices", "60", "--workers", "8", "--speedup", "30")
-    assert outcome.code == 0, outcome.stderr
     summary = json.loads(outcome.stdout)
+    assert summary["failed_checks"] == []  # each says what went wrong
+    assert outcome.code == 0, outcome.stderr
     assert summary["invoices_created"] == 60
     assert summary["duplicate_invoices"] == 0
     assert summary["answers_429"] == 0

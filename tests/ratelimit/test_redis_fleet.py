@@ -7,6 +7,7 @@ so rates and windows are measured where Cryptopay would measure them.
 
 from __future__ import annotations
 
+import bisect
 import json
 import subprocess
 import sys
@@ -94,9 +95,37 @@ def calling(
     }
 
 
+def assert_window_kept(
+    arrivals: list[float], rate: int, period: float, seen: list[dict[str, Any]]
+) -> None:
+    """No window of the server's holds more than ``rate``; else say which and how full."""
+    arrivals = sorted(arrivals)
+    rejected = [one["rate_limited"] for one in seen]
+    worst = worst_window(arrivals, period)
+    if worst <= rate and not any(rejected):
+        return
+    first = arrivals[0]
+    crowded = [
+        f"[{t - first:.3f} s, +{period:g} s): {n}"
+        for i, t in enumerate(arrivals)
+        if (n := bisect.bisect_left(arrivals, t + period) - i) > rate
+    ]
+    raise AssertionError(
+        f"429s per process {rejected}; the fullest {period:g} s window held {worst} arrivals "
+        f"(limit {rate}); windows over the limit (from the first arrival): {crowded[:5]}"
+    )
+
+
 def test_four_processes_with_clocks_minutes_apart_keep_the_window_and_use_it_fully(
     redis_url: str,
 ) -> None:
+    """The server sees at most ``rate`` per window, and close to that pace sustained.
+
+    The bound holds only while every request reaches the server within ``margin`` of its
+    grant: a client that did slow one-time work after a grant (importing its pool's
+    library) once let a cold first request arrive 0.5 s late, and 61 arrivals shared a
+    window although no window of reservations held more than 60.
+    """
     rate, period, margin, requests = 60, 6.0, 0.1, 150
     offsets = [-300.0, 300.0, -120.0, 0.0]  # the processes' own clocks: ignored
     with emulator_served(rate, period) as (emulator, url, log):
@@ -115,10 +144,9 @@ def test_four_processes_with_clocks_minutes_apart_keep_the_window_and_use_it_ful
         )
         seen = results(start_workers(settings))
         arrivals = sorted(log.times)
+    assert_window_kept(arrivals, rate, period, seen)
     assert sum(one["ok"] for one in seen) == 4 * (requests // 4)
-    assert [one["rate_limited"] for one in seen] == [0, 0, 0, 0]
     assert emulator.rate_limited == 0
-    assert worst_window(arrivals, period) <= rate
     # Sustained: at least 98 % of the server's cap (rate per period) from first to last.
     sustained = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
     print(f"4 processes: {sustained:.3f}/s = {sustained / (rate / period):.1%} of the cap")
@@ -186,7 +214,7 @@ def test_redis_killed_and_restarted_mid_run_never_lets_a_window_overflow() -> No
             arrivals = sorted(log.times)
     finally:
         server.stop()
+    assert_window_kept(arrivals, rate, period, seen)
     assert sum(one["ok"] for one in seen) == 51
     assert sum(one["redis_unavailable"] for one in seen) > 0  # the outage was noticed
     assert emulator.rate_limited == 0
-    assert worst_window(arrivals, period) <= rate

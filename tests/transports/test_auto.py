@@ -49,6 +49,23 @@ async def test_the_default_client_runs_on_the_pool_for_its_event_loop(
         assert [type(pool) for pool in auto._pools.values()] == [EXPECTED_POOL[anyio_backend]]
 
 
+async def test_entering_the_client_builds_its_pool_before_any_rate_limit_grant(
+    anyio_backend: str,
+) -> None:
+    """The pool's one-time work (under asyncio: importing aiohttp) happens on ``async with``.
+
+    Done on the first request instead, it ran after the limiter's grant and that request
+    reached the server up to half a second late on a busy machine, squeezing 61 arrivals
+    into one window (tests/ratelimit/test_redis_fleet.py).
+    """
+    async with AsyncCryptopay(
+        api_key=API_KEY, api_secret=API_SECRET, base_url="http://127.0.0.1:9", rate_limiter=None
+    ) as client:
+        auto = client._runtime.http._transport
+        assert isinstance(auto, AutoTransport)
+        assert [type(pool) for pool in auto._pools.values()] == [EXPECTED_POOL[anyio_backend]]
+
+
 @pytest.mark.parametrize(
     ("proxy", "aiohttp"),
     [(None, True), ("http://127.0.0.1:3128", True), ("socks5://127.0.0.1:1080", False)],
