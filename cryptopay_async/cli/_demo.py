@@ -253,7 +253,7 @@ async def _environment(
     )
     receiver = CallbackReceiver(handle, secret=emulator.callback_secret)
     # The margin covers a request's way from grant to server, which the speedup does not
-    # shorten: scaled down with the period (to 25 ms) it let a busy machine's delays
+    # shorten: scaled down with the period it let a busy machine's delays
     # squeeze more than the rate into one of the emulator's windows.
     limiter = TokenBucket(DEFAULT_RATE, period, margin=DEFAULT_MARGIN)
     with serve_in_thread(_WebhookEndpoint(receiver), lifespan="off") as url:
