@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import shlex
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +16,11 @@ import pytest
 
 from cryptopay_async import AsyncCryptopay, RetryPolicy
 from cryptopay_async.testing import CryptopayEmulator
-from cryptopay_async.testing._serve import control_token_for
+from cryptopay_async.testing._serve import (
+    control_token_for,
+    listening_socket,
+    uvicorn_server,
+)
 from cryptopay_async.testing._serve import main as serve_main
 from cryptopay_async.testing._server import free_port
 
@@ -188,3 +195,33 @@ def test_a_token_is_generated_when_listening_beyond_loopback(
 
 def test_bad_fault_flags_are_a_usage_error() -> None:
     assert serve_main(["--drop-rate", "2", "--port", "0"]) == 2
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_the_served_emulator_answers_on_connections_with_tcp_nodelay(host: str) -> None:
+    """Without TCP_NODELAY each answer on a reused connection waits for a delayed ACK."""
+    emulator = CryptopayEmulator()
+    sock = listening_socket(host, 0)
+    server = uvicorn_server(emulator)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert thread.is_alive(), "the server stopped"
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.01)
+        url = f"http://{f'[{host}]' if ':' in host else host}:{sock.getsockname()[1]}"
+        with httpx.Client(base_url=url, trust_env=False) as http:
+            answers = [http.get("/_emulator/ledger").status_code for _ in range(2)]
+            accepted = [
+                protocol.transport.get_extra_info("socket")
+                for protocol in server.server_state.connections
+            ]
+            nodelay = [s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in accepted]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+    assert answers == [200, 200]
+    assert len(accepted) == 1  # the one connection, reused
+    assert all(nodelay), nodelay
