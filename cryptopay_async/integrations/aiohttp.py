@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from cryptopay_async._extras import needs_extra
+
+with needs_extra("aiohttp", "cryptopay_async.integrations.aiohttp"):
+    from aiohttp import web
 
 from cryptopay_async.callbacks import (
     SIGNATURE_HEADER,

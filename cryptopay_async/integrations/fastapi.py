@@ -11,8 +11,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import PlainTextResponse
+from cryptopay_async._extras import needs_extra
+
+with needs_extra("fastapi", "cryptopay_async.integrations.fastapi"):
+    from fastapi import APIRouter, HTTPException, Request
+    from fastapi.responses import PlainTextResponse
 
 from cryptopay_async._exceptions import SignatureVerificationError
 from cryptopay_async.callbacks import (
