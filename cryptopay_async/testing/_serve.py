@@ -15,7 +15,9 @@ import ipaddress
 import os
 import secrets
 import shlex
+import shutil
 import socket
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -127,12 +129,38 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     host = f"[{args.host}]" if sock.family == socket.AF_INET6 else args.host
     line = export_line(emulator, f"http://{host}:{port}")
     if args.env_file is not None:
-        descriptor = os.open(args.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as env_file:
-            env_file.write(line + "\n")
+        write_env_file(args.env_file, line)
     print(line, flush=True)
     uvicorn_server(emulator).run(sockets=[sock])
     return 0
+
+
+def write_env_file(path: Path, line: str) -> None:
+    """Write the export line to ``path``, readable by its owner only (it holds secrets).
+
+    In a git work tree where ``path`` is not ignored, a warning on stderr says so: a
+    ``git add .`` would commit the secrets.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a file that existed keeps its mode otherwise
+    with os.fdopen(descriptor, "w") as env_file:
+        env_file.write(line + "\n")
+    git = shutil.which("git")
+    if git is None:
+        return
+    # git check-ignore: 0 ignored, 1 not ignored, 128 not in a work tree.
+    checked = subprocess.run(
+        [git, "check-ignore", "-q", "--", path.name],
+        cwd=path.resolve().parent,
+        capture_output=True,
+        check=False,
+    )
+    if checked.returncode == 1:
+        print(
+            f"warning: {path} holds the emulator's secrets and is inside a git work tree "
+            "that does not ignore it: add it to .gitignore",
+            file=sys.stderr,
+        )
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

@@ -20,9 +20,11 @@ from cryptopay_async.testing._serve import (
     control_token_for,
     listening_socket,
     uvicorn_server,
+    write_env_file,
 )
 from cryptopay_async.testing._serve import main as serve_main
 from cryptopay_async.testing._server import free_port
+from tests.support import ROOT
 
 pytestmark = pytest.mark.anyio
 
@@ -225,3 +227,41 @@ def test_the_served_emulator_answers_on_connections_with_tcp_nodelay(host: str) 
     assert answers == [200, 200]
     assert len(accepted) == 1  # the one connection, reused
     assert all(nodelay), nodelay
+
+
+def git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("repository", "ignored", "warned"),
+    [
+        (False, False, False),  # not in a git work tree
+        (True, False, True),  # a `git add .` would commit the secrets
+        (True, True, False),
+    ],
+)
+def test_an_env_file_is_owner_only_and_a_git_tree_that_would_commit_it_is_warned_of(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    repository: bool,
+    ignored: bool,
+    warned: bool,
+) -> None:
+    if repository:
+        git("init", "-q", cwd=tmp_path)
+    if ignored:
+        (tmp_path / ".gitignore").write_text(".emulator.env\n")
+    env_file = tmp_path / ".emulator.env"
+    env_file.write_text("old\n")
+    env_file.chmod(0o644)  # written before by hand: the secrets must not stay readable
+    write_env_file(env_file, "export CRYPTOPAY_API_SECRET=s")
+    assert env_file.read_text() == "export CRYPTOPAY_API_SECRET=s\n"
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    stderr = capsys.readouterr().err
+    assert ("add it to .gitignore" in stderr) is warned, stderr
+
+
+def test_the_repository_ignores_the_env_file_the_docs_suggest() -> None:
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert ".emulator.env" in ignored
