@@ -126,6 +126,8 @@ for _type, _hook in _SCALARS.items():
 
 converter.register_unstructure_hook(Decimal, str)
 converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
+# Before str in an enum's MRO: a field typed ``E | str`` would otherwise keep the member.
+converter.register_unstructure_hook(ApiEnum, lambda member: member.value)
 
 
 def enum_members(tp: Any) -> tuple[type[ApiEnum], bool] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
 import socket
 import subprocess
@@ -98,10 +100,14 @@ async def test_the_plugin_fixtures(
 
 def serve_help(*command: str) -> set[str]:
     done = subprocess.run(
-        [sys.executable, "-m", *command, "--help"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},  # no flag wrapped
     )
     assert done.returncode == 0, done.stderr
-    return {word.strip("[],") for word in done.stdout.split() if word.startswith(("--", "[--"))}
+    return set(re.findall(r"(?<![\w-])--[a-z0-9-]+", done.stdout))
 
 
 def test_both_serve_commands_take_the_same_flags() -> None:
