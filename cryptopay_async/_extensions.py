@@ -29,6 +29,10 @@ before it) counts as ``True``. The retry step repeats a POST only on ``False``.
 LIMITER_WAIT = "cryptopay_async.limiter_wait"
 """``request.extensions`` key: seconds the last attempt waited for the rate limiter."""
 
+PACE = "cryptopay_async.pace"
+"""``request.extensions`` key set by the rate-limit step on a 429: what its limiter allows
+(``"200 requests per 60 s"``), for the error message. Absent without a limiter."""
+
 RETRY_AFTER = "cryptopay_async.retry_after"
 """``response.extensions`` key: the answer's ``Retry-After`` in seconds (or None)."""
 

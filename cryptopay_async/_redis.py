@@ -14,10 +14,12 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
 
+from cryptopay_async._extras import install_hint
+
 ScriptCall = Callable[[list[str], list[str | int]], Awaitable[Any]]
 
 URL_SCHEMES = ("redis://", "rediss://", "unix://")
-EXTRA_HINT = 'the Redis support needs an extra: pip install "cryptopay-async[redis]"'
+EXTRA_HINT = install_hint("redis", "the Redis support")
 
 
 class RedisConnection:

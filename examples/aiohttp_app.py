@@ -68,6 +68,6 @@ def make_app(argv: list[str] | None = None) -> web.Application:
     app.router.add_post("/orders/{order_id}/invoice", create_invoice)
     app.router.add_post(
         "/cryptopay/callbacks",
-        callback_handler(on_callback, secret=lambda: app[CLIENT].callback_secret),
+        callback_handler(on_callback, secret=lambda: app[CLIENT].callback_secret, app=app),
     )
     return app

@@ -5,6 +5,8 @@ from typing import Any
 import attrs
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cryptopay_async import AsyncCryptopay, RetryPolicy
 from cryptopay_async.ratelimit import TokenBucket, shared_limiter
@@ -84,10 +86,74 @@ def test_unknown_environment_lists_the_valid_ones() -> None:
         AsyncCryptopay(api_key="k", api_secret="s", environment="staging")
 
 
-@pytest.mark.parametrize("url", ["ftp://h", "not a url", "/relative", "https://h/?q=1"])
-def test_bad_base_url_is_refused(url: str) -> None:
-    with pytest.raises(ValueError, match="base_url"):
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("ftp://h", "absolute http"),
+        ("not a url", "absolute http"),
+        ("/relative", "absolute http"),
+        ("https://h/?q=1", "query"),
+        ("http://127.0.0.1:80800", "port 80800, not 1 to 65535"),
+        ("http://127.0.0.1:0", "port 0"),
+        ("http://:8080", "absolute http"),
+        ("http://my host:8080", "no valid host"),
+        ("http://-host-.example", "no valid host"),
+    ],
+)
+def test_bad_base_url_is_refused_at_construction(url: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=f"base_url .*{problem}|base_url {problem}"):
         AsyncCryptopay(api_key="k", api_secret="s", base_url=url)
+
+
+def test_a_bad_base_url_from_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CRYPTOPAY_BASE_URL", "http://127.0.0.1:80800")
+    with pytest.raises(ValueError, match="CRYPTOPAY_BASE_URL has port 80800"):
+        AsyncCryptopay(api_key="k", api_secret="s")
+
+
+_LABEL = st.from_regex(r"[a-z0-9]([a-z0-9_-]{0,10}[a-z0-9])?", fullmatch=True)
+HOSTS = st.one_of(
+    st.ip_addresses(v=4).map(str),
+    st.ip_addresses(v=6).map(lambda address: f"[{address}]"),
+    st.lists(_LABEL, min_size=1, max_size=4).map(".".join),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    scheme=st.sampled_from(["http", "https", "ftp", "ws"]),
+    host=HOSTS,
+    port=st.one_of(st.none(), st.integers(-1, 200_000)),
+    path=st.sampled_from(["", "/", "/api-root"]),
+)
+def test_a_base_url_is_accepted_exactly_when_a_request_can_go_to_it(
+    scheme: str, host: str, port: int | None, path: str
+) -> None:
+    url = f"{scheme}://{host}{'' if port is None else f':{port}'}{path}"
+    valid = scheme in ("http", "https") and (port is None or 0 < port < 65536)
+    if not valid:
+        with pytest.raises(ValueError, match="base_url"):
+            AsyncCryptopay(api_key="k", api_secret="s", base_url=url, rate_limiter=None)
+        return
+    client = AsyncCryptopay(api_key="k", api_secret="s", base_url=url, rate_limiter=None)
+    parsed = httpx.URL(client.base_url)
+    assert (parsed.scheme, parsed.port) == (scheme, port)
+    assert parsed.host == httpx.URL(f"http://{host}").host
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_any_base_url_text_is_refused_with_a_value_error_or_leads_somewhere(url: str) -> None:
+    try:
+        client = AsyncCryptopay(api_key="k", api_secret="s", base_url=url, rate_limiter=None)
+    except ValueError:
+        return
+    parsed = httpx.URL(client.base_url)
+    assert parsed.scheme in ("http", "https")
+    assert parsed.host
+    assert parsed.port is None or 0 < parsed.port < 65536
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -32,6 +34,36 @@ def test_the_cli_extra_installs_what_the_emulator_and_the_demo_import() -> None:
     testing = " ".join(PROJECT["optional-dependencies"]["testing"])
     assert "starlette" in testing
     assert "uvicorn" in testing
+
+
+@pytest.mark.parametrize(
+    ("example", "extra"), [("fastapi_app", "fastapi"), ("aiohttp_app", "aiohttp")]
+)
+def test_an_integration_extra_installs_what_its_example_imports_and_is_run_with(
+    example: str, extra: str
+) -> None:
+    source = (ROOT / "examples" / f"{example}.py").read_text()
+    tree = ast.parse(source)
+    imported = {
+        name.partition(".")[0]
+        for node in ast.walk(tree)
+        for name in (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    }
+    run_line = (ast.get_docstring(tree) or "").partition("Run:")[2]
+    runner = re.search(r"``(?:.*?\s)?(?:python -m )?(uvicorn|aiohttp)[\s.]", run_line, re.S)
+    assert runner is not None, run_line
+    needed = {runner[1], *imported} - set(sys.stdlib_module_names) - {"cryptopay_async", ""}
+    installed = {
+        re.split(r"[<>=\[ ]", requirement)[0]
+        for requirement in PROJECT["optional-dependencies"][extra]
+    }
+    assert needed <= installed, f"[{extra}] lacks {sorted(needed - installed)}"
 
 
 def test_project_urls_point_at_source_issues_and_the_api_reference() -> None:

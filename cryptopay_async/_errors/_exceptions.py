@@ -213,7 +213,8 @@ class UnprocessableEntityError(ClientError):
 
 
 class RateLimitError(ClientError):
-    """429: more than 200 requests per minute for this API key."""
+    """429: more requests than the server allows for this API key (200 per minute, as
+    documented); ``str()`` says what this client's limiter allows."""
 
     retry_after: float | None
 
@@ -222,7 +223,7 @@ class RateLimitError(ClientError):
         super().__init__(message, response=response, **kwargs)
 
     def _hint(self, request: httpx.Request) -> str | None:
-        hint = f"{say.after_attempts(request)} (200 requests per minute per API key)"
+        hint = f"{say.after_attempts(request)} ({say.rate_limit_hint(request)})"
         if self.retry_after is not None:
             hint += f"; Retry-After {self.retry_after:g} s"
         return hint

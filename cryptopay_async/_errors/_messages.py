@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from cryptopay_async import _json
-from cryptopay_async._extensions import ATTEMPT
+from cryptopay_async._extensions import ATTEMPT, PACE
 
 if TYPE_CHECKING:
     from cryptopay_async._errors._payload import ErrorDetail
@@ -176,18 +176,21 @@ def _clock_skew(request: httpx.Request, response: httpx.Response) -> float | Non
         return None
 
 
-def conflict_hint(request: httpx.Request) -> str:
-    """Names the ``custom_id`` the request carried and how to read the first one back."""
+READ_BACK = "read it back with retrieve_by_custom_id"
+
+
+def conflict_hint(request: httpx.Request, read_back: str = READ_BACK) -> str:
+    """Names the ``custom_id`` the request carried and how to read the first one back.
+
+    ``read_back`` is the advice for a Python caller; the CLI gives its own command.
+    """
 
     if request.url.path.endswith("/commit"):
         return "it was committed before: read it back instead of committing again"
     custom_id = custom_id_of(request)
     if custom_id is None:
         return "the custom_id was used before"
-    return (
-        f"custom_id {shown(custom_id)} was used before: the first request won; "
-        "read it back with retrieve_by_custom_id"
-    )
+    return f"custom_id {shown(custom_id)} was used before: the first request won; {read_back}"
 
 
 def shown(custom_id: str) -> str:
@@ -207,3 +210,15 @@ def custom_id_of(request: httpx.Request) -> str | None:
         return None
     value = body.get("custom_id") if isinstance(body, dict) else None
     return value if isinstance(value, str) else None
+
+
+def rate_limit_hint(request: httpx.Request) -> str:
+    """What this client's limiter allows, beside a 429: the server's limit was reached anyway.
+
+    The rate-limit step records the limiter's pace on the request (``PACE``); a client
+    built with ``rate_limiter=None`` has no such step.
+    """
+    pace = request.extensions.get(PACE)
+    if pace is None:
+        return "this client has no rate limiter: rate_limiter=None"
+    return f"this client's limiter allows {clip(str(pace), 80)}: another client shares the key?"

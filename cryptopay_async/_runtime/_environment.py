@@ -6,7 +6,9 @@ wherever it is used (the client, the callback receiver, the CLI).
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 
 import httpx
 
@@ -80,21 +82,43 @@ def resolve_base_url(environment: str | None, base_url: str | None) -> str:
     url = base_url if base_url is not None else os.environ.get(ENV_BASE_URL)
     if not url:
         return ENVIRONMENTS[env_name]
+    name = "base_url" if base_url is not None else ENV_BASE_URL  # what the caller set
     if not isinstance(url, str):
-        raise TypeError(f"base_url must be a str, got {type(url).__name__}")
+        raise TypeError(f"{name} must be a str, got {type(url).__name__}")
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise ValueError(f"base_url {url!r} is not a valid URL: {exc}") from None
+        raise ValueError(f"{name} {url!r} is not a valid URL: {exc}") from None
     if parsed.userinfo:
         # httpx would send them as Basic auth in place of the signed Authorization header;
         # and a secret must not reach messages or repr(): the URL is not echoed.
-        raise ValueError("base_url must not carry a user name or password")
+        raise ValueError(f"{name} must not carry a user name or password")
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"base_url must be an absolute http(s) URL, got {url!r}")
+        raise ValueError(f"{name} must be an absolute http(s) URL, got {url!r}")
+    if not _valid_host(parsed.raw_host.decode("ascii")):
+        raise ValueError(f"{name} has no valid host name or IP address, got {url!r}")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ValueError(f"{name} has port {parsed.port}, not 1 to 65535: got {url!r}")
     if parsed.query or parsed.fragment:
-        raise ValueError(f"base_url must not carry a query or fragment, got {url!r}")
+        raise ValueError(f"{name} must not carry a query or fragment, got {url!r}")
     return url.rstrip("/")
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")  # _: container names
+
+
+def _valid_host(host: str) -> bool:
+    """An IP address, or a DNS name (httpx has made an IDN its ``xn--`` form already).
+
+    httpx accepts a host it would only fail to connect to at the first request (a
+    space, percent-encoded bytes): this turns them into an error at construction.
+    """
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.removesuffix(".").split(".")
+        return len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
+    return True
 
 
 def default_limiter(api_key: str, redis_url: str | None) -> RateLimiter:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
@@ -188,6 +189,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # a change.
         if hasattr(session, "_retry_connection"):
             session._retry_connection = False
+        weakref.finalize(self, _close_abandoned, connector)
         return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -233,3 +235,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _close_abandoned(connector: aiohttp.BaseConnector) -> None:
+    """Close the connections of a transport garbage collected (or left at exit) unclosed.
+
+    A client that was never closed is a common mistake; aiohttp reports it with an
+    ``Unclosed client session`` / ``Unclosed connector`` message through the event
+    loop, where httpx's pool says nothing. Closing the sockets here, synchronously (no
+    task is scheduled on a loop that may be ending), leaves nothing to report, and a
+    session whose connector is closed counts as closed. ``_close`` is aiohttp's own
+    synchronous part of ``close()``; without it (another aiohttp) aiohttp reports as before.
+    """
+    close = getattr(connector, "_close", None)
+    if close is not None and not connector.closed:
+        close()

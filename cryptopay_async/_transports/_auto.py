@@ -25,6 +25,7 @@ import ssl
 
 import httpx
 
+from cryptopay_async._extras import install_hint
 from cryptopay_async._transports._httpx_pool import HttpxPool
 from cryptopay_async._transports._proxies import SCHEMES
 
@@ -88,8 +89,6 @@ def aiohttp_pool(
     try:
         from cryptopay_async._transports._aiohttp import AiohttpTransport
     except ImportError:
-        raise ValueError(
-            'transport="aiohttp" needs an extra: pip install "cryptopay-async[aiohttp-transport]"'
-        ) from None
+        raise ValueError(install_hint("aiohttp-transport", 'transport="aiohttp"')) from None
     aiohttp_proxy = None if proxy is None else httpx.Proxy(proxy)
     return AiohttpTransport(ssl_context=context, limits=limits, proxy=aiohttp_proxy)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
+from cryptopay_async._extras import install_hint, missing_module
+
 if TYPE_CHECKING:
     from cryptopay_async.cli._app import app
 
 __all__ = ["app", "main"]
 
-INSTALL_HINT = 'the cryptopay command needs the "cli" extra: pip install "cryptopay-async[cli]"'
-_FROM_THE_EXTRA = frozenset({"typer", "click", "rich"})
+INSTALL_HINT = install_hint("cli", "the cryptopay command")
 
 
 def main() -> None:
@@ -24,8 +25,8 @@ def main() -> None:
     try:
         from cryptopay_async.cli._app import main as run
     except ImportError as exc:
-        missing = (exc.name or "").partition(".")[0]
-        if missing not in _FROM_THE_EXTRA:
+        missing = missing_module(exc, "cli")
+        if missing is None:
             raise
         sys.stderr.write(f"error: {INSTALL_HINT} ({missing} is not installed)\n")
         raise SystemExit(2) from None

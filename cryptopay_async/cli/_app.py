@@ -41,7 +41,8 @@ from cryptopay_async.cli._common import (
     print_json_error,
 )
 from cryptopay_async.cli._emulator import emulator_app
-from cryptopay_async.cli._output import show
+from cryptopay_async.cli._help import print_version
+from cryptopay_async.cli._output import error_text, show
 from cryptopay_async.models import to_dict
 
 T = TypeVar("T")
@@ -183,6 +184,12 @@ def main_options(
         bool,
         typer.Option("--verbose", "-v", help="log each request to stderr (CRYPTOPAY_LOG=debug)"),
     ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=print_version, is_eager=True, help="print the version, exit"
+        ),
+    ] = False,
 ) -> None:
     """Global options go before or after the subcommand."""
     if verbose:
@@ -204,7 +211,7 @@ def run(ctx: typer.Context, job: Callable[[AsyncCryptopay], Coroutine[Any, Any, 
     except ValueError as exc:  # configuration: bad environment or base URL, bad argument
         raise fail(str(exc), EXIT_USAGE, exc) from None
     except APIStatusError as exc:
-        raise fail(str(exc), EXIT_API, exc) from None
+        raise fail(error_text(exc), EXIT_API, exc) from None
     except APIConnectionError as exc:
         raise fail(str(exc), EXIT_NETWORK, exc) from None
     except CryptopayError as exc:

@@ -43,7 +43,12 @@ def emulator_options(
 )
 def serve(ctx: typer.Context) -> None:
     """Run the emulator on HOST:PORT and print the export line (see serve --help)."""
-    from cryptopay_async.testing._serve import main
+    from cryptopay_async.cli._help import show_parser_help
+    from cryptopay_async.testing._serve import main, parser
+
+    if {"--help", "-h"} & set(ctx.args[: ctx.args.index("--")] if "--" in ctx.args else ctx.args):
+        show_parser_help(parser(), ctx.command_path)
+        raise typer.Exit()
 
     # The root command takes --api-key and --api-secret wherever they stand: hand them on.
     given = [getattr(ctx.find_root().obj, name, None) for name in ("api_key", "api_secret")]

@@ -8,11 +8,14 @@ app.include_router(callback_router(on_callback, secret=lambda: client.callback_s
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import PlainTextResponse
+from cryptopay_async._extras import needs_extra
+
+with needs_extra("fastapi", "cryptopay_async.integrations.fastapi"):
+    from fastapi import APIRouter, HTTPException, Request
+    from fastapi.responses import PlainTextResponse
 
 from cryptopay_async._errors._exceptions import SignatureVerificationError
 from cryptopay_async.callbacks import (
@@ -41,12 +44,15 @@ def callback_router(
 
     Answers 200 once handled (or for a repeat), 400 for a bad signature or body, 500
     when ``handler`` raised, so that Cryptopay delivers the event again later.
-    ``store=RedisDeliveryStore(url)`` shares the processed events between workers; a
-    store with a lifecycle is entered by the router's lifespan (``include_router``
-    merges it into the app's).
+    ``store=RedisDeliveryStore(url)`` shares the processed events between workers.
+
+    The router's lifespan (``include_router`` merges it into the app's, after the app's
+    own has started) reads the secret once: an app without one refuses to start with a
+    ``ValueError`` naming ``CRYPTOPAY_CALLBACK_SECRET``, rather than answering every
+    callback 500. It also enters a store with a lifecycle.
     """
     receiver = CallbackReceiver(handler, secret=secret, deduplicator=deduplicator, store=store)
-    router = APIRouter(lifespan=_lifespan_entering(store))
+    router = APIRouter(lifespan=_lifespan(secret, store))
 
     @router.post(path, include_in_schema=False)
     async def receive_callback(request: Request) -> PlainTextResponse:
@@ -58,13 +64,14 @@ def callback_router(
     return router
 
 
-def _lifespan_entering(store: DeliveryStore | None) -> Any:
-    if not isinstance(store, AbstractAsyncContextManager):
-        return None
-    context: AbstractAsyncContextManager[Any] = store
+def _lifespan(secret: SecretSource, store: DeliveryStore | None) -> Any:
+    context: AbstractAsyncContextManager[Any] = (
+        store if isinstance(store, AbstractAsyncContextManager) else nullcontext()
+    )
 
     @asynccontextmanager
     async def lifespan(app: object) -> AsyncIterator[None]:
+        resolve_secret(secret)  # raises, naming the variable, when there is none
         async with context:
             yield
 

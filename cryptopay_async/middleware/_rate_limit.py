@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from cryptopay_async._extensions import LIMITER_WAIT, retry_after
+from cryptopay_async._extensions import LIMITER_WAIT, PACE, retry_after
 from cryptopay_async._logs import logger
 from cryptopay_async.middleware._chain import CallNext
 from cryptopay_async.middleware._retry import doubled
@@ -53,8 +53,20 @@ class RateLimitMiddleware:
                 hint = doubled(self.initial_pause, self._consecutive_429, self.max_pause)
             hint = min(hint, self.max_pause)
             self._consecutive_429 += 1
+            request.extensions[PACE] = pace(self.limiter)
             logger.info("429 from the server: every caller of this limiter pauses %.1fs", hint)
             self.limiter.pause(hint)
         else:
             self._consecutive_429 = 0
         return response
+
+
+def pace(limiter: RateLimiter) -> str:
+    """``200 requests per 60 s`` for a limiter with ``rate`` and ``period``, else its repr."""
+    current = getattr(limiter, "current", None)  # a PerRunLimiter: this run's limiter
+    if callable(current):
+        limiter = current()
+    rate, period = getattr(limiter, "rate", None), getattr(limiter, "period", None)
+    if isinstance(rate, int) and isinstance(period, int | float):
+        return f"{rate} requests per {period:g} s"
+    return repr(limiter)

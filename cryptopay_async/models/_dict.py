@@ -14,9 +14,13 @@ from typing import Any
 
 import cattrs
 
+from cryptopay_async.models._enum import ApiEnum
+
 _converter = cattrs.Converter()
 _converter.register_unstructure_hook(Decimal, str)
 _converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
+# Before str in an enum's MRO: a field typed ``E | str`` would otherwise keep the member.
+_converter.register_unstructure_hook(ApiEnum, lambda member: member.value)
 
 
 def to_dict(model: Any) -> Any:

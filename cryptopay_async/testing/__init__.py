@@ -11,10 +11,13 @@ async with emulator.client() as client:
 ```
 """
 
-from cryptopay_async.testing._api import LedgerEntry
-from cryptopay_async.testing._emulator import CryptopayEmulator, Faults
-from cryptopay_async.testing._server import serve_in_thread
-from cryptopay_async.testing._webhooks import Delivery, retry_delay
+from cryptopay_async._extras import needs_extra
+
+with needs_extra("testing", "the emulator (cryptopay_async.testing)"):
+    from cryptopay_async.testing._api import LedgerEntry
+    from cryptopay_async.testing._emulator import CryptopayEmulator, Faults
+    from cryptopay_async.testing._server import serve_in_thread
+    from cryptopay_async.testing._webhooks import Delivery, retry_delay
 
 __all__ = [
     "CryptopayEmulator",

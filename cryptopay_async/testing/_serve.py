@@ -10,17 +10,25 @@ file (mode 600: it holds the secrets).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import ipaddress
 import os
 import secrets
 import shlex
+import shutil
 import socket
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from cryptopay_async._extras import install_hint
 from cryptopay_async.testing._emulator import CryptopayEmulator
 from cryptopay_async.testing._faults import RATES, SECONDS, Faults
+
+if TYPE_CHECKING:
+    import uvicorn
 
 TOKEN_VARIABLE = "CRYPTOPAY_EMULATOR_TOKEN"
 FAULT_FLAGS = (*RATES, *SECONDS, "maintenance", "seed")
@@ -92,13 +100,8 @@ def export_line(emulator: CryptopayEmulator, base_url: str) -> str:
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     args = parser(prog or "python -m cryptopay_async.testing serve").parse_args(argv)
-    try:
-        import uvicorn
-    except ImportError:
-        print(
-            'the emulator server needs uvicorn: pip install "cryptopay-async[testing]"',
-            file=sys.stderr,
-        )
+    if importlib.util.find_spec("uvicorn") is None:
+        print(f"error: {install_hint('testing', 'the emulator server')}", file=sys.stderr)
         return 2
     try:
         faults = Faults(**{name: getattr(args, name) for name in FAULT_FLAGS})
@@ -117,24 +120,71 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         faults=faults,
         control_token=token,
     )
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((args.host, args.port))
-        sock.listen(2048)  # connections wait in the backlog until uvicorn accepts them
+        sock = listening_socket(args.host, args.port)
     except OSError as exc:
-        sock.close()
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     port = sock.getsockname()[1]
-    host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+    host = f"[{args.host}]" if sock.family == socket.AF_INET6 else args.host
     line = export_line(emulator, f"http://{host}:{port}")
     if args.env_file is not None:
-        descriptor = os.open(args.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as env_file:
-            env_file.write(line + "\n")
+        write_env_file(args.env_file, line)
     print(line, flush=True)
-    config = uvicorn.Config(emulator.asgi_app, log_level="warning", lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn_server(emulator).run(sockets=[sock])
     return 0
+
+
+def write_env_file(path: Path, line: str) -> None:
+    """Write the export line to ``path``, readable by its owner only (it holds secrets).
+
+    In a git work tree where ``path`` is not ignored, a warning on stderr says so: a
+    ``git add .`` would commit the secrets.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a file that existed keeps its mode otherwise
+    with os.fdopen(descriptor, "w") as env_file:
+        env_file.write(line + "\n")
+    git = shutil.which("git")
+    if git is None:
+        return
+    # git check-ignore: 0 ignored, 1 not ignored, 128 not in a work tree.
+    checked = subprocess.run(
+        [git, "check-ignore", "-q", "--", path.name],
+        cwd=path.resolve().parent,
+        capture_output=True,
+        check=False,
+    )
+    if checked.returncode == 1:
+        print(
+            f"warning: {path} holds the emulator's secrets and is inside a git work tree "
+            "that does not ignore it: add it to .gitignore",
+            file=sys.stderr,
+        )
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` and listening (``port`` 0 picks a free one).
+
+    It is created with ``IPPROTO_TCP``: accepted connections inherit the protocol
+    number, and asyncio turns ``TCP_NODELAY`` on only for sockets that carry it. Without
+    it every answer on a reused connection waits for the client's delayed ACK (Nagle).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)  # connections wait in the backlog until uvicorn accepts them
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def uvicorn_server(emulator: CryptopayEmulator) -> uvicorn.Server:
+    """The uvicorn server ``serve`` runs the emulator with (on a ``listening_socket``)."""
+    import uvicorn
+
+    config = uvicorn.Config(emulator.asgi_app, log_level="warning", lifespan="on")
+    return uvicorn.Server(config)

@@ -29,6 +29,7 @@ from cryptopay_async import (
 )
 from cryptopay_async._errors._exceptions import status_error_from_response
 from cryptopay_async._errors._messages import clip
+from cryptopay_async.ratelimit import TokenBucket
 from cryptopay_async.testing import CryptopayEmulator
 from cryptopay_async.testing._server import free_port, serve_in_thread
 from tests.fake_server import FakeCryptopay
@@ -175,25 +176,44 @@ def strict_server() -> Iterator[tuple[CryptopayEmulator, str]]:
         yield emulator, url
 
 
-async def test_429_says_how_many_attempts_and_where(
+@pytest.mark.parametrize(
+    ("limit", "retries", "said"),
+    [
+        (
+            None,
+            2,
+            "after 3 attempts to {host} (this client has no rate limiter: rate_limiter=None)",
+        ),
+        (
+            (5, 60.0),
+            0,
+            "after 1 attempt to {host} (this client's limiter allows 5 requests per 60 s: "
+            "another client shares the key?)",
+        ),
+    ],
+)
+async def test_429_says_how_many_attempts_where_and_what_the_client_limiter_allows(
     strict_server: tuple[CryptopayEmulator, str],
+    limit: tuple[int, float] | None,
+    retries: int,
+    said: str,
 ) -> None:
     emulator, url = strict_server
     async with AsyncCryptopay(
         api_key=emulator.api_key,
         api_secret=emulator.api_secret,
         base_url=url,
-        rate_limiter=None,
+        rate_limiter=None if limit is None else TokenBucket(*limit),
         retry_policy=RetryPolicy(initial_backoff=0),
-        max_retries=2,
+        max_retries=retries,
     ) as client:
         await client.coins.list()
         with pytest.raises(RateLimitError) as caught:
             await client.coins.list()
     text = assert_actionable(caught.value)
-    port = url.rsplit(":", 1)[1]
     assert "GET /api/coins -> 429 rate_limit_exceeded" in text
-    assert f"after 3 attempts to 127.0.0.1:{port} (200 requests per minute per API key)" in text
+    assert said.format(host=url.removeprefix("http://")) in text
+    assert "200 requests per minute" not in text  # the server's limit here is 1
 
 
 async def test_connection_refused_says_how_many_attempts_and_where() -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +18,15 @@ import pytest
 
 from cryptopay_async import AsyncCryptopay, RetryPolicy
 from cryptopay_async.testing import CryptopayEmulator
-from cryptopay_async.testing._serve import control_token_for
+from cryptopay_async.testing._serve import (
+    control_token_for,
+    listening_socket,
+    uvicorn_server,
+    write_env_file,
+)
 from cryptopay_async.testing._serve import main as serve_main
 from cryptopay_async.testing._server import free_port
+from tests.support import ROOT
 
 pytestmark = pytest.mark.anyio
 
@@ -89,10 +100,14 @@ async def test_the_plugin_fixtures(
 
 def serve_help(*command: str) -> set[str]:
     done = subprocess.run(
-        [sys.executable, "-m", *command, "--help"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},  # no flag wrapped
     )
     assert done.returncode == 0, done.stderr
-    return {word.strip("[],") for word in done.stdout.split() if word.startswith(("--", "[--"))}
+    return set(re.findall(r"(?<![\w-])--[a-z0-9-]+", done.stdout))
 
 
 def test_both_serve_commands_take_the_same_flags() -> None:
@@ -188,3 +203,71 @@ def test_a_token_is_generated_when_listening_beyond_loopback(
 
 def test_bad_fault_flags_are_a_usage_error() -> None:
     assert serve_main(["--drop-rate", "2", "--port", "0"]) == 2
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_the_served_emulator_answers_on_connections_with_tcp_nodelay(host: str) -> None:
+    """Without TCP_NODELAY each answer on a reused connection waits for a delayed ACK."""
+    emulator = CryptopayEmulator()
+    sock = listening_socket(host, 0)
+    server = uvicorn_server(emulator)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not server.started:
+            assert thread.is_alive(), "the server stopped"
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.01)
+        url = f"http://{f'[{host}]' if ':' in host else host}:{sock.getsockname()[1]}"
+        with httpx.Client(base_url=url, trust_env=False) as http:
+            answers = [http.get("/_emulator/ledger").status_code for _ in range(2)]
+            accepted = [
+                protocol.transport.get_extra_info("socket")
+                for protocol in server.server_state.connections
+            ]
+            nodelay = [s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in accepted]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+    assert answers == [200, 200]
+    assert len(accepted) == 1  # the one connection, reused
+    assert all(nodelay), nodelay
+
+
+def git(*args: str, cwd: Path) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("repository", "ignored", "warned"),
+    [
+        (False, False, False),  # not in a git work tree
+        (True, False, True),  # a `git add .` would commit the secrets
+        (True, True, False),
+    ],
+)
+def test_an_env_file_is_owner_only_and_a_git_tree_that_would_commit_it_is_warned_of(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    repository: bool,
+    ignored: bool,
+    warned: bool,
+) -> None:
+    if repository:
+        git("init", "-q", cwd=tmp_path)
+    if ignored:
+        (tmp_path / ".gitignore").write_text(".emulator.env\n")
+    env_file = tmp_path / ".emulator.env"
+    env_file.write_text("old\n")
+    env_file.chmod(0o644)  # written before by hand: the secrets must not stay readable
+    write_env_file(env_file, "export CRYPTOPAY_API_SECRET=s")
+    assert env_file.read_text() == "export CRYPTOPAY_API_SECRET=s\n"
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    stderr = capsys.readouterr().err
+    assert ("add it to .gitignore" in stderr) is warned, stderr
+
+
+def test_the_repository_ignores_the_env_file_the_docs_suggest() -> None:
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert ".emulator.env" in ignored
