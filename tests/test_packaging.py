@@ -63,8 +63,8 @@ def test_development_tools_are_a_dependency_group_not_a_user_extra() -> None:
     noxfile = (ROOT / "noxfile.py").read_text()
     assert '".[dev]"' not in noxfile
     assert 'dependency_groups(PYPROJECT, "dev")' in noxfile
-    readme = (ROOT / "README.md").read_text()
-    assert '-e ".[all]" --group dev' in readme
+    development = (ROOT / "docs" / "development.md").read_text()
+    assert '-e ".[all]" --group dev' in development
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,17 @@ def is_program(block: Block) -> bool:
     return 'if __name__ == "__main__":' in block.code
 
 
+def is_constant(node: ast.stmt) -> bool:
+    """``NAME = <a literal>``: a setting such as ``pytest_plugins``, which does nothing."""
+    if not isinstance(node, ast.Assign):
+        return False
+    try:
+        ast.literal_eval(node.value)
+    except ValueError:
+        return False
+    return True
+
+
 def where(block: Block) -> str:
     return block.where
 
@@ -87,7 +98,11 @@ def test_a_block_that_is_no_program_is_an_example_file_or_only_defines(block: Bl
         return  # shown verbatim; tests/test_examples_in_readme.py says which test runs it
     tree = ast.parse(block.code)
     kinds = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    loose = [type(node).__name__ for node in tree.body if not isinstance(node, kinds)]
+    loose = [
+        type(node).__name__
+        for node in tree.body
+        if not isinstance(node, kinds) and not is_constant(node)
+    ]
     assert loose == [], "a statement at top level: make it a program or a function"
 
 
