@@ -2,9 +2,11 @@
 
 Pages are found by glob (``README.md`` and ``docs/**/*.md``), so a page added later is
 covered without touching the tests. ``--8<-- "path"`` and ``--8<-- "path:section"``
-lines are included the way ``pymdownx.snippets`` includes them in the site (paths from
-the repository root; a section runs between ``--8<-- [start:name]`` and
-``--8<-- [end:name]``, the marker lines left out).
+lines, and blocks of paths between two ``--8<--`` lines (the form to use inside a
+``python`` fence, which ruff's formatter leaves alone), are included the way
+``pymdownx.snippets`` includes them in the site (paths from the repository root; a
+section runs between ``--8<-- [start:name]`` and ``--8<-- [end:name]``, the marker lines
+left out).
 """
 
 from __future__ import annotations
@@ -49,7 +51,13 @@ def _section(text: str, name: str, source: str) -> str:
 def expand(text: str, source: str = "page") -> list[tuple[int, str]]:
     """The page's lines with every snippet included, each with its line in the page."""
     lines: list[tuple[int, str]] = []
+    in_block = False
     for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip() == "--8<--":
+            in_block = not in_block
+            continue
+        if in_block and line.strip():
+            line = f'--8<-- "{line.strip()}"'
         include = _INCLUDE.match(line)
         if include is None:
             if not _MARKER.search(line):
