@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]  # `nox` alone; bench and demo by name
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]  # `nox` alone; bench, demo by name
 nox.options.reuse_existing_virtualenvs = True
 
 # The package with every extra, plus the `dev` dependency group of pyproject.toml (read
