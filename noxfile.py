@@ -1,4 +1,4 @@
-"""Developer tasks: ``nox -s tests``, ``lint``, ``typecheck``."""
+"""Developer tasks: ``nox -s tests``, ``lint``, ``typecheck``, ``docs``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]  # `nox` alone; bench and demo by name
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]  # `nox` alone; bench, demo by name
 nox.options.reuse_existing_virtualenvs = True
 
 # The package with every extra, plus the `dev` dependency group of pyproject.toml (read
@@ -37,6 +37,19 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package, the tests and the benchmarks."""
     session.install(*DEVELOP)
     session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/; broken links and references fail it.
+
+    ``nox -s docs -- serve`` serves it on 127.0.0.1:8000 instead, rebuilt on each edit.
+    """
+    session.install("-e", ".[all]", *nox.project.dependency_groups(PYPROJECT, "docs"))
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve", "--strict", "--dev-addr", "127.0.0.1:8000")
+    else:
+        session.run("mkdocs", "build", "--strict", *session.posargs)
 
 
 @nox.session

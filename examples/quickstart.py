@@ -1,4 +1,4 @@
-"""The README's first example: create an invoice once, or read it back when it exists.
+"""The first example of the README and the site: create an invoice, or read it back.
 
 Run: ``CRYPTOPAY_API_KEY=... CRYPTOPAY_API_SECRET=... python examples/quickstart.py``
 (add ``CRYPTOPAY_BASE_URL`` for the emulator). A second run takes the ConflictError path.

@@ -3,7 +3,7 @@
 A write that failed after it left this machine (a read timeout, a connection dropped
 before the whole answer arrived, a 500/502/504) may have been carried out by the server:
 its error carries ``maybe_processed=True`` and a sentence saying how to find out. The
-README's "Ambiguous failures" table is this module written out.
+"Exactly-once money" guide's table (docs/guides/exactly-once.md) is this module written out.
 """
 
 from __future__ import annotations

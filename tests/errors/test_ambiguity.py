@@ -1,7 +1,7 @@
 """Every error raised after a request says whether it may have been processed, and what to do.
 
-The README's decision table, row by row: the failure, the method, whether a custom_id
-was sent, and the ``maybe_processed`` the caller gets.
+The decision table of docs/guides/exactly-once.md, row by row: the failure, the method,
+whether a custom_id was sent, and the ``maybe_processed`` the caller gets.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ NO_WAIT = RetryPolicy(max_retries=2, initial_backoff=0)
 UNKNOWN = None  # a chain without the SDK's transport step records nothing
 
 # (failure, what the transport recorded as SENT, retried for GET, retried for POST/PATCH):
-# the table in the README. A POST is repeated only when the record says nothing was sent,
+# the table of docs/guides/errors.md. A POST is repeated only when the record says nothing was sent,
 # whatever the exception's class (a transport may call a disconnect a connect timeout).
 DECISIONS: list[tuple[object, bool | None, bool, bool]] = [
     (httpx.ConnectError("refused"), False, True, True),

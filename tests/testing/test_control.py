@@ -281,12 +281,12 @@ def test_the_emulator_still_offers_the_in_process_controls() -> None:
 
 
 def readme_curl_lines() -> list[list[str]]:
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("E=$CRYPTOPAY_BASE_URL/_emulator\n", 1)[1].split("```", 1)[0]
+    guide = (ROOT / "docs" / "guides" / "testing.md").read_text()
+    block = guide.split("E=$CRYPTOPAY_BASE_URL/_emulator\n", 1)[1].split("```", 1)[0]
     return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
 
 
-async def test_the_readme_curl_examples_work_as_written(
+async def test_the_guide_curl_examples_work_as_written(
     served: tuple[CryptopayEmulator, str], sdk: AsyncCryptopay
 ) -> None:
     """Each documented ``curl`` line, sent as curl sends it (a form content type)."""

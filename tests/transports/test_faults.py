@@ -2,7 +2,7 @@
 arrives once and the caller is told so; a GET is retried; nothing sent means retried.
 
 The server counts full requests it read (arrivals); the client's DEBUG log counts the
-attempts it made. These are the figures of the fault table in the README.
+attempts it made. These are the figures of the fault table in docs/guides/errors.md.
 """
 
 from __future__ import annotations
