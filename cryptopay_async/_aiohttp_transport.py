@@ -30,6 +30,7 @@ from typing import Any
 
 import aiohttp
 import httpx
+import yarl
 from aiohttp.client_reqrep import ClientRequest
 from aiohttp.connector import Connection
 from aiohttp.tracing import Trace as Trace_
@@ -183,7 +184,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         try:
             response = await self._session.request(
                 request.method,
-                str(request.url),
+                # As signed: yarl would decode %3A and %2B in the query otherwise.
+                yarl.URL(str(request.url), encoded=True),
                 headers=CIMultiDict(request.headers.multi_items()),
                 data=body or None,
                 allow_redirects=False,

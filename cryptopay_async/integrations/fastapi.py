@@ -3,12 +3,15 @@
 ```python
 app.include_router(callback_router(on_callback, secret=lambda: client.callback_secret))
 ```
+
+With ``sweeper=`` the router's lifespan also runs ``sweeper.run(every=...)``, which
+catches up on callbacks that never came, and cancels it on shutdown.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -25,6 +28,12 @@ from cryptopay_async.callbacks import (
     verify,
 )
 from cryptopay_async.callbacks._receiver import Handler, SecretSource, resolve_secret
+from cryptopay_async.integrations._sweeping import (
+    SweeperSource,
+    check_every,
+    receiver_and_sweeper,
+    sweeping,
+)
 
 __all__ = ["callback_router", "verified_callback"]
 
@@ -36,6 +45,8 @@ def callback_router(
     secret: SecretSource = None,
     deduplicator: Deduplicator | None = None,
     store: DeliveryStore | None = None,
+    sweeper: SweeperSource | None = None,
+    every: float = 300.0,
 ) -> APIRouter:
     """A router with ``POST path``: verifies, skips repeats, calls ``handler(event)`` once.
 
@@ -43,10 +54,15 @@ def callback_router(
     when ``handler`` raised, so that Cryptopay delivers the event again later.
     ``store=RedisDeliveryStore(url)`` shares the processed events between workers; a
     store with a lifecycle is entered by the router's lifespan (``include_router``
-    merges it into the app's).
+    merges it into the app's, after the app's own has started).
+
+    ``sweeper``: a ``CallbackSweeper``, or a function returning one (called when the
+    lifespan starts, after the app's own, e.g. to use the client it opened). Its
+    ``sweeper.run(every=every)`` runs for the app's life and is cancelled on shutdown.
+    It shares the receiver's ``Deduplicator``: pass the same one to both, or none here.
     """
-    receiver = CallbackReceiver(handler, secret=secret, deduplicator=deduplicator, store=store)
-    router = APIRouter(lifespan=_lifespan_entering(store))
+    receiver = receiver_and_sweeper(handler, secret, deduplicator, store, sweeper)
+    router = APIRouter(lifespan=_lifespan(store, receiver, sweeper, check_every(every)))
 
     @router.post(path, include_in_schema=False)
     async def receive_callback(request: Request) -> PlainTextResponse:
@@ -58,14 +74,22 @@ def callback_router(
     return router
 
 
-def _lifespan_entering(store: DeliveryStore | None) -> Any:
-    if not isinstance(store, AbstractAsyncContextManager):
+def _lifespan(
+    store: DeliveryStore | None,
+    receiver: CallbackReceiver,
+    sweeper: SweeperSource | None,
+    every: float,
+) -> Any:
+    if sweeper is None and not isinstance(store, AbstractAsyncContextManager):
         return None
-    context: AbstractAsyncContextManager[Any] = store
 
     @asynccontextmanager
     async def lifespan(app: object) -> AsyncIterator[None]:
-        async with context:
+        async with AsyncExitStack() as stack:
+            if isinstance(store, AbstractAsyncContextManager):
+                await stack.enter_async_context(store)
+            if sweeper is not None:
+                await stack.enter_async_context(sweeping(receiver, sweeper, every))
             yield
 
     return lifespan
