@@ -35,6 +35,7 @@ from cryptopay_async.callbacks import CallbackPayloadError, verify
 from cryptopay_async.cli._batch import batch_app
 from cryptopay_async.cli._emulator import emulator_app
 from cryptopay_async.cli._output import show
+from cryptopay_async.cli._reconcile import reconcile
 from cryptopay_async.models import to_dict
 
 T = TypeVar("T")
@@ -127,6 +128,7 @@ app.add_typer(withdrawals_app, name="withdrawals")
 app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(emulator_app, name="emulator")
 app.add_typer(batch_app, name="batch")
+app.command("reconcile")(reconcile)
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 JSON_ERRORS: ContextVar[bool] = ContextVar("JSON_ERRORS", default=False)
