@@ -10,7 +10,8 @@ What is read, in this order (each step resumable from the checkpoint):
 1. the ``transactions`` ledger since the horizon (``created_at_from``), which records
    every money movement: the invoices and payouts whose money moved recently;
 2. ``invoices``, ``coin_withdrawals`` (newest first, until one older than the horizon)
-   and ``subscriptions`` (all; there are few), one list page of 50 per request;
+   and ``subscriptions`` (all; there are few; offered when their period started or
+   they were cancelled within the horizon), one list page of 50 per request;
 3. ``channels`` (all) and each channel's ``payments`` until one older than the horizon;
 4. one ``retrieve`` for each object the ledger named that the lists did not reach (an
    invoice created before the horizon and paid late, within it).
@@ -192,6 +193,12 @@ class CallbackSweeper:
         self.client = client
         self.handler = handler
         self.deduplicator = deduplicator if deduplicator is not None else Deduplicator()
+        ttl = getattr(self.deduplicator.store, "ttl", None)
+        if isinstance(ttl, int | float) and ttl < horizon.total_seconds():
+            raise ValueError(
+                f"the store forgets a handled state after {ttl:g} s, before the horizon of "
+                f"{horizon} ends: a sweep would hand it again; give the store a longer ttl"
+            )
         self.checkpoint: Checkpoint = checkpoint if checkpoint is not None else MemoryCheckpoint()
         self.horizon = horizon
         self.share = float(share)
@@ -257,6 +264,9 @@ class CallbackSweeper:
         return run.report
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -313,7 +323,7 @@ class _Run:
                 self.client.coin_withdrawals.list(), withdrawal_event
             ),
             "subscriptions": lambda: self.walk(
-                self.client.subscriptions.list(), subscription_event, cutoff=False
+                self.client.subscriptions.list(), self.subscription_in_horizon, cutoff=False
             ),
             "channels": self.channels,
             "leftovers": self.read_leftovers,
@@ -364,6 +374,11 @@ class _Run:
                 kind = str(row.reference_type)
                 if kind in FOLLOWED:
                     self.leftovers[kind][row.reference_id] = 1
+
+    def subscription_in_horizon(self, subscription: Subscription) -> Callback | None:
+        """Its event, if its period started or it was cancelled within the horizon."""
+        changed = max(subscription.current_period_starts_at, subscription.cancelled_at or _EPOCH)
+        return subscription_event(subscription) if changed >= self.cutoff else None
 
     async def channels(self) -> None:
         if not self.sweeper.channels:

@@ -241,6 +241,10 @@ async def test_the_sweep_uses_its_share_of_the_clients_limiter(
         ({"share": 1.5}, "share must be a fraction"),
         ({"horizon": timedelta(0)}, "horizon must be a positive timedelta"),
         ({"max_requests": 0}, "max_requests must be a positive int"),
+        (
+            {"deduplicator": Deduplicator(MemoryDeliveryStore(ttl=3600))},
+            "the store forgets a handled state after 3600 s",
+        ),
     ],
 )
 async def test_bad_settings_are_refused(
