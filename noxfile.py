@@ -66,7 +66,8 @@ def bench(session: nox.Session) -> None:
     if shutil.which("npm"):  # the Node reference client of bench_http.py (axios)
         session.run("npm", "ci", "--prefix", "benchmarks/node", external=True)
     scripts = ["bench_http.py", "bench_decode.py", "bench_limiter.py", "bench_client.py"]
-    scripts += ["bench_redis.py", "profile_call.py", "bench_emulator.py"]  # redis-server needed
+    scripts += ["bench_redis.py", "bench_sweep.py"]  # these need redis-server
+    scripts += ["profile_call.py", "bench_emulator.py"]
     for script in scripts:
         session.run("python", str(Path("benchmarks") / script))
     session.run("python", "benchmarks/report.py")

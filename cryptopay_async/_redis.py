@@ -108,6 +108,18 @@ class RedisConnection:
             return bool(await self.client.set(key, "1", condition=PureToken.NX, px=ttl_ms))
         return bool(await self.client.set(key, "1", nx=True, px=ttl_ms))
 
+    async def get(self, key: str) -> bytes | str | None:
+        value: bytes | str | None = await self.client.get(key)
+        return value
+
+    async def put(self, key: str, value: str) -> None:
+        """``SET key value``, kept without expiry."""
+        await self.client.set(key, value)
+
+    async def expire(self, key: str, ttl_ms: int) -> None:
+        """``PEXPIRE key ttl_ms``: a new time to live for an existing key."""
+        await self.client.pexpire(key, ttl_ms)
+
     async def delete(self, key: str) -> None:
         if self.flavour == "coredis":
             await self.client.delete([key])

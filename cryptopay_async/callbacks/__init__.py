@@ -10,15 +10,24 @@ match event:
 ```
 """
 
+from cryptopay_async.callbacks._checkpoint import (
+    Checkpoint,
+    FileCheckpoint,
+    MemoryCheckpoint,
+    RedisCheckpoint,
+)
 from cryptopay_async.callbacks._dedupe import (
     Deduplicator,
     DeliveryStore,
+    LeasingStore,
     MemoryDeliveryStore,
     delivery_key,
+    state_key,
 )
 from cryptopay_async.callbacks._events import Callback, UnknownCallback
 from cryptopay_async.callbacks._receiver import CallbackReceiver, Outcome
 from cryptopay_async.callbacks._redis_store import RedisDeliveryStore
+from cryptopay_async.callbacks._sweeper import CallbackSweeper, SweepReport
 from cryptopay_async.callbacks._verify import (
     SIGNATURE_HEADER,
     CallbackPayloadError,
@@ -41,21 +50,29 @@ __all__ = [
     "Callback",
     "CallbackPayloadError",
     "CallbackReceiver",
+    "CallbackSweeper",
     "ChannelPaymentCallback",
     "ChannelPaymentCallbackEvent",
+    "Checkpoint",
     "CoinWithdrawalCallback",
     "CoinWithdrawalCallbackEvent",
     "Deduplicator",
     "DeliveryStore",
+    "FileCheckpoint",
     "InvoiceCallback",
     "InvoiceCallbackEvent",
+    "LeasingStore",
+    "MemoryCheckpoint",
     "MemoryDeliveryStore",
     "Outcome",
+    "RedisCheckpoint",
     "RedisDeliveryStore",
     "SubscriptionCallback",
     "SubscriptionCallbackEvent",
+    "SweepReport",
     "UnknownCallback",
     "delivery_key",
     "signature_for",
+    "state_key",
     "verify",
 ]

@@ -4,19 +4,36 @@ Cryptopay retries a delivery for up to a day and a half until it gets a 200, and
 same event can arrive twice anyway. Acknowledge fast, process once: remember what was
 processed, skip repeats, and forget an event whose processing failed so that the next
 delivery can try again.
+
+What is remembered is the *object state* an event carries (``state_key``), so a
+callback and a ``CallbackSweeper`` that read the same invoice back agree on whether it
+was handled. A store that can lease (``claim`` then ``settle``, as the memory and Redis
+stores do) holds a key only for ``lease`` seconds until the handler returned: a process
+killed mid-handler leaves nothing that blocks the next attempt for longer than that.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from cryptopay_async import _json
-from cryptopay_async.callbacks._events import Callback
+from cryptopay_async.callbacks._events import Callback, UnknownCallback
+from cryptopay_async.models._callbacks import (
+    ChannelPaymentCallback,
+    CoinWithdrawalCallback,
+    InvoiceCallback,
+    InvoiceCallbackEvent,
+    SubscriptionCallback,
+)
 from cryptopay_async.models._dict import to_dict
+
+DEFAULT_LEASE = 600.0
+"""Seconds a claimed state stays claimed while its handler runs (``Deduplicator(lease=)``)."""
 
 
 @runtime_checkable
@@ -36,6 +53,19 @@ class DeliveryStore(Protocol):
         ...
 
 
+@runtime_checkable
+class LeasingStore(DeliveryStore, Protocol):
+    """A store that can hold a key for a while before keeping it (memory and Redis do).
+
+    ``claim`` adds the key for ``lease`` seconds only (atomically, as ``add``);
+    ``settle`` keeps a claimed key for the store's full time to live.
+    """
+
+    async def claim(self, key: str, lease: float) -> bool: ...
+
+    async def settle(self, key: str) -> None: ...
+
+
 class MemoryDeliveryStore:
     """A bounded in-process store: the newest ``max_entries`` keys, each for ``ttl`` seconds.
 
@@ -48,27 +78,49 @@ class MemoryDeliveryStore:
             raise ValueError("max_entries must be >= 1 and ttl > 0")
         self.max_entries = max_entries
         self.ttl = ttl
-        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._seen: OrderedDict[str, float] = OrderedDict()  # key -> when it was kept
+        self._leases: dict[str, float] = {}  # claimed key -> when its lease ends
 
     def __len__(self) -> int:
-        return len(self._seen)
+        return len(self._seen) + len(self._leases)
 
-    async def add(self, key: str) -> bool:
-        now = time.monotonic()
+    def _new(self, key: str, now: float) -> bool:
         while self._seen:  # drop expired keys, oldest first
             oldest, stamp = next(iter(self._seen.items()))
             if now - stamp < self.ttl:
                 break
             del self._seen[oldest]
-        if key in self._seen:
+        if self._leases.get(key, -math.inf) > now:
             return False
+        self._leases.pop(key, None)
+        return key not in self._seen
+
+    def _keep(self, key: str, now: float) -> None:
         while len(self._seen) >= self.max_entries:
             self._seen.popitem(last=False)
         self._seen[key] = now
+
+    async def add(self, key: str) -> bool:
+        now = time.monotonic()
+        if not self._new(key, now):
+            return False
+        self._keep(key, now)
         return True
+
+    async def claim(self, key: str, lease: float) -> bool:
+        now = time.monotonic()
+        if not self._new(key, now):
+            return False
+        self._leases[key] = now + lease
+        return True
+
+    async def settle(self, key: str) -> None:
+        if self._leases.pop(key, None) is not None:
+            self._keep(key, time.monotonic())
 
     async def discard(self, key: str) -> None:
         self._seen.pop(key, None)
+        self._leases.pop(key, None)
 
 
 def delivery_key(event: Callback) -> str:
@@ -82,6 +134,49 @@ def delivery_key(event: Callback) -> str:
     return f"{event.type}:{event.event}:{hashlib.sha256(canonical).hexdigest()}"
 
 
+def state_key(event: Callback) -> str:
+    """The object state an event carries: ``type:id:digest`` of the fields that change.
+
+    A callback and a sweep that read the object back give the same key for the same
+    state, whatever the event's name: an invoice's ``status``, ``status_context``,
+    amounts and number of payments; a payment's or payout's ``status`` (and amount or
+    ``txid``); a subscription's status and paid period. ``transaction_created`` and
+    ``transaction_confirmed`` are kept apart from the state they report (a payment on
+    its way, not a status). A ``type`` this release does not know is keyed as
+    ``delivery_key`` keys it.
+    """
+    parts: tuple[object, ...]
+    match event:
+        case InvoiceCallback(data=invoice):
+            parts = (
+                invoice.status,
+                invoice.status_context,
+                invoice.paid_amount,
+                invoice.pay_amount,
+                len(invoice.transactions),
+            )
+            if event.event in (
+                InvoiceCallbackEvent.TRANSACTION_CREATED,
+                InvoiceCallbackEvent.TRANSACTION_CONFIRMED,
+            ):
+                parts = (event.event, *parts)
+        case ChannelPaymentCallback(data=payment):
+            parts = (payment.status, payment.status_context, payment.received_amount)
+        case CoinWithdrawalCallback(data=withdrawal):
+            parts = (withdrawal.status, withdrawal.txid)
+        case SubscriptionCallback(data=subscription):
+            parts = (
+                subscription.status,
+                subscription.current_period_starts_at.isoformat(),
+                subscription.current_period_paid,
+            )
+        case UnknownCallback():
+            return delivery_key(event)
+    text = "|".join("" if part is None else str(part) for part in parts)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:20]
+    return f"{event.type}:{event.data.id}:{digest}"
+
+
 def _sorted(value: object) -> object:
     if isinstance(value, dict):
         return {k: _sorted(value[k]) for k in sorted(value)}
@@ -91,19 +186,37 @@ def _sorted(value: object) -> object:
 
 
 class Deduplicator:
-    """Decides whether a delivery is the first of its event, with a store and a key function."""
+    """Decides whether an event's state is new, with a store and a key function.
+
+    Shared by the receiver (``CallbackReceiver``, the framework helpers) and the
+    ``CallbackSweeper``: whichever path sees a state first claims it, the other skips
+    it. With a ``LeasingStore`` a claim lasts ``lease`` seconds until ``handled``
+    keeps it; with a plain store the claim is kept at once.
+    """
 
     def __init__(
         self,
         store: DeliveryStore | None = None,
-        key: Callable[[Callback], str] = delivery_key,
+        key: Callable[[Callback], str] = state_key,
+        *,
+        lease: float = DEFAULT_LEASE,
     ) -> None:
+        if not (isinstance(lease, int | float) and math.isfinite(lease) and lease > 0):
+            raise ValueError(f"lease must be a positive number of seconds, got {lease!r}")
         self.store: DeliveryStore = store if store is not None else MemoryDeliveryStore()
         self.key = key
+        self.lease = float(lease)
 
     async def first_delivery(self, event: Callback) -> bool:
-        """True the first time an event is seen (and remembers it), False for repeats."""
+        """True the first time a state is seen (and claims it), False for repeats."""
+        if isinstance(self.store, LeasingStore):
+            return await self.store.claim(self.key(event), self.lease)
         return await self.store.add(self.key(event))
+
+    async def handled(self, event: Callback) -> None:
+        """Keep the claim on ``event``'s state: its handler returned."""
+        if isinstance(self.store, LeasingStore):
+            await self.store.settle(self.key(event))
 
     async def forget(self, event: Callback) -> None:
         """Let the next delivery of ``event`` through again (its processing failed)."""

@@ -98,4 +98,10 @@ class CallbackReceiver:
                     kind,
                 )
             return Outcome(500, "handler failed")
+        try:
+            await self.deduplicator.handled(event)
+        except Exception:
+            # Handled, but the claim may lapse after its lease: a repeat within the
+            # store's memory could run it again. Answering 200 is still right.
+            logger.exception("could not keep %s as handled after its lease", kind)
         return Outcome(200, "ok", event)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import anyio
 
@@ -13,6 +14,8 @@ from cryptopay_async._redis import RedisConnection
 DEFAULT_PREFIX = "cryptopay:callbacks:"
 DEFAULT_TTL = 2 * 24 * 3600.0  # outlives Cryptopay's retry schedule (about 1.5 days)
 DEFAULT_TIMEOUT = 5.0
+
+T = TypeVar("T")
 
 
 class RedisDeliveryStore:
@@ -70,18 +73,26 @@ class RedisDeliveryStore:
         self._entered -= 1
         await self._shared.__aexit__(None, None, None)
 
+    async def _run(self, command: Callable[[RedisConnection], Awaitable[T]]) -> T:
+        with anyio.fail_after(self.timeout):
+            if self._entered or not isinstance(self._source, str):
+                return await command(self._shared)
+            async with RedisConnection(self._source, timeout=self.timeout) as redis:
+                return await command(redis)
+
     async def add(self, key: str) -> bool:
         ttl_ms = max(1, round(self.ttl * 1000))
-        with anyio.fail_after(self.timeout):
-            if self._entered or not isinstance(self._source, str):
-                return await self._shared.set_if_absent(self.prefix + key, ttl_ms)
-            async with RedisConnection(self._source, timeout=self.timeout) as redis:
-                return await redis.set_if_absent(self.prefix + key, ttl_ms)
+        return await self._run(lambda redis: redis.set_if_absent(self.prefix + key, ttl_ms))
+
+    async def claim(self, key: str, lease: float) -> bool:
+        """``SET key 1 NX PX lease``: held for ``lease`` seconds until ``settle``."""
+        lease_ms = max(1, round(min(lease, self.ttl) * 1000))
+        return await self._run(lambda redis: redis.set_if_absent(self.prefix + key, lease_ms))
+
+    async def settle(self, key: str) -> None:
+        """``PEXPIRE key ttl``: a claimed key kept for the store's full time to live."""
+        ttl_ms = max(1, round(self.ttl * 1000))
+        await self._run(lambda redis: redis.expire(self.prefix + key, ttl_ms))
 
     async def discard(self, key: str) -> None:
-        with anyio.fail_after(self.timeout):
-            if self._entered or not isinstance(self._source, str):
-                await self._shared.delete(self.prefix + key)
-                return
-            async with RedisConnection(self._source, timeout=self.timeout) as redis:
-                await redis.delete(self.prefix + key)
+        await self._run(lambda redis: redis.delete(self.prefix + key))

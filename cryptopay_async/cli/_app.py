@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -21,10 +21,7 @@ import typer
 import typer.core
 
 from cryptopay_async import (
-    APIConnectionError,
-    APIStatusError,
     AsyncCryptopay,
-    CryptopayError,
     SignatureVerificationError,
     _logs,
 )
@@ -32,17 +29,17 @@ from cryptopay_async._runtime import _environment
 from cryptopay_async.callbacks import CallbackPayloadError, verify
 from cryptopay_async.cli._batch import batch_app
 from cryptopay_async.cli._common import (
-    EXIT_API,
-    EXIT_NETWORK,
     EXIT_SIGNATURE,
     EXIT_USAGE,
     JSON_ERRORS,
     fail,
     print_json_error,
+    run,
 )
 from cryptopay_async.cli._emulator import emulator_app
 from cryptopay_async.cli._help import print_version
-from cryptopay_async.cli._output import error_text, show
+from cryptopay_async.cli._output import show
+from cryptopay_async.cli._reconcile import reconcile
 from cryptopay_async.models import to_dict
 
 T = TypeVar("T")
@@ -133,6 +130,7 @@ app.add_typer(withdrawals_app, name="withdrawals")
 app.add_typer(callbacks_app, name="callbacks")
 app.add_typer(emulator_app, name="emulator")
 app.add_typer(batch_app, name="batch")
+app.command("reconcile")(reconcile)
 
 
 @attrs.define
@@ -196,26 +194,6 @@ def main_options(
         _logs.enable(logging.DEBUG)
     JSON_ERRORS.set(as_json)
     ctx.obj = Settings(api_key, api_secret, environment, base_url, as_json)
-
-
-def run(ctx: typer.Context, job: Callable[[AsyncCryptopay], Coroutine[Any, Any, T]]) -> T:
-    """Build the client from the options, run ``job``, and map failures to exit codes."""
-    settings: Settings = ctx.obj
-
-    async def main() -> T:
-        async with settings.client() as client:
-            return await job(client)
-
-    try:
-        return anyio.run(main)
-    except ValueError as exc:  # configuration: bad environment or base URL, bad argument
-        raise fail(str(exc), EXIT_USAGE, exc) from None
-    except APIStatusError as exc:
-        raise fail(error_text(exc), EXIT_API, exc) from None
-    except APIConnectionError as exc:
-        raise fail(str(exc), EXIT_NETWORK, exc) from None
-    except CryptopayError as exc:
-        raise fail(str(exc), EXIT_API, exc) from None
 
 
 def output(ctx: typer.Context, value: Any, title: str) -> None:

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio
 import attrs
 import typer
 from rich.console import Console
 
-from cryptopay_async import APIStatusError, CryptopayError
+from cryptopay_async import APIConnectionError, APIStatusError, AsyncCryptopay, CryptopayError
+from cryptopay_async.cli._output import error_text
+
+T = TypeVar("T")
 
 EXIT_SIGNATURE, EXIT_USAGE, EXIT_API, EXIT_NETWORK = 1, 2, 3, 4
 
@@ -49,3 +54,23 @@ def print_json_error(
     if isinstance(error, CryptopayError):
         body["maybe_processed"] = error.maybe_processed
     sys.stderr.write(json.dumps({"error": body}) + "\n")
+
+
+def run(ctx: typer.Context, job: Callable[[AsyncCryptopay], Coroutine[Any, Any, T]]) -> T:
+    """Build the client from the options, run ``job``, and map failures to exit codes."""
+    settings = ctx.obj  # the root command's Settings
+
+    async def main() -> T:
+        async with settings.client() as client:
+            return await job(client)
+
+    try:
+        return anyio.run(main)
+    except ValueError as exc:  # configuration: bad environment or base URL, bad argument
+        raise fail(str(exc), EXIT_USAGE, exc) from None
+    except APIStatusError as exc:
+        raise fail(error_text(exc), EXIT_API, exc) from None
+    except APIConnectionError as exc:
+        raise fail(str(exc), EXIT_NETWORK, exc) from None
+    except CryptopayError as exc:
+        raise fail(str(exc), EXIT_API, exc) from None

@@ -151,6 +151,15 @@ def faults(
     drop_rate: Annotated[float | None, typer.Option()] = None,
     delay_rate: Annotated[float | None, typer.Option()] = None,
     delay_seconds: Annotated[float | None, typer.Option(help="after processing")] = None,
+    callback_drop_rate: Annotated[
+        float | None, typer.Option(help="callbacks never delivered")
+    ] = None,
+    callback_duplicate_rate: Annotated[
+        float | None, typer.Option(help="callbacks delivered twice")
+    ] = None,
+    callback_reorder_rate: Annotated[
+        float | None, typer.Option(help="callbacks overtaken by later ones")
+    ] = None,
     maintenance: Annotated[bool | None, typer.Option("--maintenance/--no-maintenance")] = None,
     seed: Annotated[int | None, typer.Option()] = None,
 ) -> None:
@@ -162,6 +171,9 @@ def faults(
         "drop_rate": drop_rate,
         "delay_rate": delay_rate,
         "delay_seconds": delay_seconds,
+        "callback_drop_rate": callback_drop_rate,
+        "callback_duplicate_rate": callback_duplicate_rate,
+        "callback_reorder_rate": callback_reorder_rate,
         "maintenance": maintenance,
         "seed": seed,
     }

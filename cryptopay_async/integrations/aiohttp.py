@@ -1,13 +1,19 @@
-"""aiohttp: a request handler that receives Cryptopay callbacks.
+"""aiohttp: a request handler that receives Cryptopay callbacks, and a route with a sweeper.
 
 ```python
 app.router.add_post("/cryptopay/callbacks", callback_handler(on_callback))
+# or, catching up on callbacks that never came, for the app's whole life:
+dedupe = Deduplicator(store)
+add_callback_route(app, on_callback, deduplicator=dedupe,
+                   sweeper=lambda: CallbackSweeper(app[CLIENT], on_callback, deduplicator=dedupe))
 ```
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from cryptopay_async._extras import needs_extra
 
@@ -17,12 +23,32 @@ with needs_extra("aiohttp", "cryptopay_async.integrations.aiohttp"):
 from cryptopay_async.callbacks import (
     SIGNATURE_HEADER,
     CallbackReceiver,
+    CallbackSweeper,
     Deduplicator,
     DeliveryStore,
 )
 from cryptopay_async.callbacks._receiver import Handler, SecretSource, resolve_secret
+from cryptopay_async.integrations._sweeping import (
+    SweeperSource,
+    check_every,
+    receiver_and_sweeper,
+    shared,
+)
 
-__all__ = ["callback_handler"]
+__all__ = ["SWEEPER", "add_callback_route", "callback_handler"]
+
+SWEEPER = web.AppKey("cryptopay_callback_sweeper", CallbackSweeper)
+"""Where ``add_callback_route`` puts the running sweeper: ``app[SWEEPER]``."""
+
+
+def _endpoint(receiver: CallbackReceiver) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def receive_callback(request: web.Request) -> web.Response:
+        outcome = await receiver.receive(
+            await request.read(), request.headers.get(SIGNATURE_HEADER)
+        )
+        return web.Response(status=outcome.status, text=outcome.text)
+
+    return receive_callback
 
 
 def callback_handler(
@@ -52,11 +78,47 @@ def callback_handler(
             resolve_secret(secret)  # raises, naming the variable, when there is none
 
         app.on_startup.append(check_secret)
+    return _endpoint(receiver)
 
-    async def receive_callback(request: web.Request) -> web.Response:
-        outcome = await receiver.receive(
-            await request.read(), request.headers.get(SIGNATURE_HEADER)
-        )
-        return web.Response(status=outcome.status, text=outcome.text)
 
-    return receive_callback
+def add_callback_route(
+    app: web.Application,
+    handler: Handler,
+    *,
+    path: str = "/cryptopay/callbacks",
+    secret: SecretSource = None,
+    deduplicator: Deduplicator | None = None,
+    store: DeliveryStore | None = None,
+    sweeper: SweeperSource | None = None,
+    every: float = 300.0,
+) -> None:
+    """``POST path`` as ``callback_handler`` answers it, plus the app's background sweep.
+
+    ``sweeper``: a ``CallbackSweeper``, or a function returning one, called in the
+    app's ``cleanup_ctx`` after the contexts added before this call (e.g. the one
+    opening your client). ``sweeper.run(every=every)`` runs in an asyncio task for the
+    app's life and is cancelled (and awaited) on cleanup. The receiver and the sweeper
+    share one ``Deduplicator``: pass the same one to both, or none here.
+    """
+    receiver = receiver_and_sweeper(handler, secret, deduplicator, store, sweeper)
+    every = check_every(every)
+    app.router.add_post(path, _endpoint(receiver))
+    if sweeper is None:
+        return
+    source = sweeper
+
+    async def background(app: web.Application) -> AsyncIterator[None]:
+        # aiohttp starts and cleans up a context in different tasks, so no task group
+        # can span the app's life: a plain asyncio task (aiohttp runs on asyncio only).
+        running = source if isinstance(source, CallbackSweeper) else source()
+        shared(receiver, running)
+        app[SWEEPER] = running
+        task = asyncio.get_running_loop().create_task(running.run(every))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.cleanup_ctx.append(background)

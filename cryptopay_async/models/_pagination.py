@@ -57,6 +57,13 @@ class AsyncPager(Generic[T]):
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self._fetch(None, ()).__await__()
 
+    async def page_after(self, cursor: str | None) -> Page[T]:
+        """The page that starts after the item ``cursor`` (None: the first page).
+
+        For a walk that stops and resumes later, e.g. from a saved checkpoint.
+        """
+        return await self._fetch(cursor, () if cursor is None else (cursor,))
+
     def __aiter__(self) -> AsyncIterator[T]:
         return self._items()
 

@@ -99,7 +99,7 @@ class CryptopayEmulator:
         self._target = CallbackTarget(
             callback_url, callback_secret or secrets.token_urlsafe(32), callback_time_scale
         )
-        self.webhooks = WebhookSender(self._target, self.clock)
+        self.webhooks = WebhookSender(self._target, self.clock, lambda: self.faults)
         self.api = EmulatedApi(now=self.clock.now, on_event=self._on_event)
         self._counters = Counters()
         self._timers = Wakeup()

@@ -7,7 +7,15 @@ from typing import Any
 
 import attrs
 
-RATES = ("error_500_rate", "error_503_rate", "drop_rate", "delay_rate")
+RATES = (
+    "error_500_rate",
+    "error_503_rate",
+    "drop_rate",
+    "delay_rate",
+    "callback_drop_rate",
+    "callback_duplicate_rate",
+    "callback_reorder_rate",
+)
 SECONDS = ("latency", "delay_seconds")
 
 
@@ -30,6 +38,11 @@ class Faults:
     client. ``latency`` waits before processing; ``delay_seconds`` (with probability
     ``delay_rate``) waits after it, so a client whose timeout is shorter gives up on a
     request that did go through.
+
+    Callbacks fail on their own rates, rolled once per event: ``callback_drop_rate``
+    loses the event for good (no attempt, no retry, as when Cryptopay gives up),
+    ``callback_duplicate_rate`` delivers it twice, and ``callback_reorder_rate`` holds
+    it back for up to the first retry delay, so events queued after it arrive first.
     """
 
     latency: float = attrs.field(default=0.0, converter=float, validator=_seconds)
@@ -40,6 +53,11 @@ class Faults:
     seed: int | None = None
     delay_rate: float = attrs.field(default=0.0, converter=float, validator=_probability)
     delay_seconds: float = attrs.field(default=0.0, converter=float, validator=_seconds)
+    callback_drop_rate: float = attrs.field(default=0.0, converter=float, validator=_probability)
+    callback_duplicate_rate: float = attrs.field(
+        default=0.0, converter=float, validator=_probability
+    )
+    callback_reorder_rate: float = attrs.field(default=0.0, converter=float, validator=_probability)
     _random: random.Random = attrs.field(init=False, factory=random.Random, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -47,6 +65,10 @@ class Faults:
 
     def roll(self, rate: float) -> bool:
         return rate > 0 and self._random.random() < rate
+
+    def fraction(self) -> float:
+        """A uniform draw in [0, 1) from the seeded generator."""
+        return self._random.random()
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -66,6 +66,15 @@ def parser(prog: str = "python -m cryptopay_async.testing serve") -> argparse.Ar
     faults.add_argument("--drop-rate", type=float, default=0.0)
     faults.add_argument("--delay-rate", type=float, default=0.0)
     faults.add_argument("--delay-seconds", type=float, default=0.0, help="after processing")
+    faults.add_argument(
+        "--callback-drop-rate", type=float, default=0.0, help="events never delivered"
+    )
+    faults.add_argument(
+        "--callback-duplicate-rate", type=float, default=0.0, help="events delivered twice"
+    )
+    faults.add_argument(
+        "--callback-reorder-rate", type=float, default=0.0, help="events overtaken by later ones"
+    )
     faults.add_argument("--maintenance", action="store_true")
     faults.add_argument("--seed", type=int)
     return serve

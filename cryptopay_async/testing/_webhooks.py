@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -19,6 +20,7 @@ import httpx
 from cryptopay_async.callbacks import SIGNATURE_HEADER, signature_for
 from cryptopay_async.testing._api import Event
 from cryptopay_async.testing._clock import Clock
+from cryptopay_async.testing._faults import Faults
 from cryptopay_async.testing._wakeup import Wakeup
 
 MAX_RETRIES = 20
@@ -72,11 +74,18 @@ class Delivery:
 
 
 class WebhookSender:
-    """Queues events and POSTs them in order; ``time_scale`` shrinks the retry delays."""
+    """Queues events and POSTs them in order; ``time_scale`` shrinks the retry delays.
 
-    def __init__(self, target: CallbackTarget, clock: Clock) -> None:
+    ``faults`` (read at each event) may drop an event for good, queue it twice, or hold
+    it back so that later events overtake it (see ``Faults``).
+    """
+
+    def __init__(
+        self, target: CallbackTarget, clock: Clock, faults: Callable[[], Faults] = Faults
+    ) -> None:
         self.target = target
         self.clock = clock
+        self._faults = faults
         self.deliveries: list[Delivery] = []
         self._lock = threading.Lock()
         self._work = Wakeup()  # new event, clock advanced
@@ -87,8 +96,18 @@ class WebhookSender:
         if not self.target.url:
             return
         body = compact({"type": event.type, "event": event.event, "data": event.data})
+        faults, now = self._faults(), self.clock.monotonic()
         with self._lock:
-            self.deliveries.append(Delivery(event, body, due=self.clock.monotonic()))
+            if faults.roll(faults.callback_drop_rate):
+                lost = Delivery(event, body, due=now, outcomes=["dropped"], abandoned=True)
+                self.deliveries.append(lost)
+                return
+            copies = 2 if faults.roll(faults.callback_duplicate_rate) else 1
+            for _ in range(copies):
+                due = now
+                if faults.roll(faults.callback_reorder_rate):
+                    due += faults.fraction() * retry_delay(0) * self.target.time_scale
+                self.deliveries.append(Delivery(event, body, due=due))
         self._work.notify()
 
     @property

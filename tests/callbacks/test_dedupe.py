@@ -9,9 +9,12 @@ from cryptopay_async.callbacks import (
     CallbackReceiver,
     Deduplicator,
     DeliveryStore,
+    InvoiceCallback,
+    LeasingStore,
     MemoryDeliveryStore,
     delivery_key,
     signature_for,
+    state_key,
     verify,
 )
 from tests.support import CALLBACK_SECRET, fixture_bytes
@@ -98,3 +101,31 @@ async def test_receiver_reads_the_secret_from_a_callable_or_the_environment(
     monkeypatch.delenv("CRYPTOPAY_CALLBACK_SECRET")
     with pytest.raises(ValueError, match="CRYPTOPAY_CALLBACK_SECRET"):
         await CallbackReceiver(handler).receive(BODY, SIGNATURE)
+
+
+async def test_a_claim_lapses_after_its_lease_unless_settled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("cryptopay_async.callbacks._dedupe.time.monotonic", lambda: now[0])
+    store = MemoryDeliveryStore(ttl=3600)
+    assert isinstance(store, LeasingStore)
+    assert await store.claim("killed", lease=10) is True
+    assert await store.claim("done", lease=10) is True
+    await store.settle("done")
+    assert (await store.add("killed"), await store.add("done")) == (False, False)
+    now[0] += 11  # the process holding "killed" died mid-handler: its lease ran out
+    assert (await store.claim("killed", lease=10), await store.add("done")) == (True, False)
+
+
+def test_the_state_key_is_the_same_for_a_callback_and_a_read_back() -> None:
+    payment_seen = verify(BODY, SIGNATURE, secret=CALLBACK_SECRET)  # transaction_created
+    document = json.loads(BODY)
+    assert isinstance(payment_seen, InvoiceCallback)
+    read_back = InvoiceCallback(event="status_changed", data=payment_seen.data)
+    assert state_key(read_back) != state_key(payment_seen)  # a payment on its way
+    refunded, signature = signed({**document, "event": "refunded"})
+    assert state_key(read_back) == state_key(verify(refunded, signature, secret=CALLBACK_SECRET))
+    paid_more = {**document, "data": {**document["data"], "paid_amount": "1.5"}}
+    body, signature = signed(paid_more)
+    assert state_key(verify(body, signature, secret=CALLBACK_SECRET)) != state_key(read_back)

@@ -109,6 +109,12 @@ def test_clock_faults_webhooks_and_reset(served: tuple[CryptopayEmulator, str]) 
         (["complete-withdrawal", "../../reset"], "t0ken", 3, "404 not_found"),
         (["ledger"], None, 3, "401 unauthenticated"),
         (["faults", "--drop-rate", "3"], "t0ken", 3, "drop_rate must be between 0 and 1"),
+        (
+            ["faults", "--callback-drop-rate", "2"],
+            "t0ken",
+            3,
+            "callback_drop_rate must be between 0 and 1",
+        ),
     ],
 )
 def test_errors_name_the_problem(

@@ -116,10 +116,13 @@ async def test_commit_complete_and_fail_withdrawals_and_read_the_ledger(
 
 async def test_faults_are_replaced_and_read_back(served: tuple[CryptopayEmulator, str]) -> None:
     emulator, url = served
-    answer = await control(url, "PUT", "/faults", {"delay_rate": 1, "delay_seconds": 0.5})
+    body = {"delay_rate": 1, "delay_seconds": 0.5, "callback_drop_rate": 0.5}
+    answer = await control(url, "PUT", "/faults", {**body, "callback_duplicate_rate": 0.25})
     assert answer.status_code == 200
     assert answer.json()["data"]["delay_seconds"] == 0.5
-    assert emulator.faults == Faults(delay_rate=1.0, delay_seconds=0.5)
+    assert emulator.faults == Faults(
+        delay_rate=1.0, delay_seconds=0.5, callback_drop_rate=0.5, callback_duplicate_rate=0.25
+    )
     assert (await control(url, "GET", "/faults")).json()["data"] == answer.json()["data"]
     await control(url, "PUT", "/faults", {})
     assert emulator.faults == Faults()
@@ -129,6 +132,7 @@ async def test_faults_are_replaced_and_read_back(served: tuple[CryptopayEmulator
     ("body", "target"),
     [
         ({"drop_rate": 2}, "drop_rate"),
+        ({"callback_drop_rate": 1.5}, "callback_drop_rate"),
         ({"drop_rate": "0.5"}, "drop_rate"),
         ({"maintenance": 1}, "maintenance"),
         ({"seed": 1.5}, "seed"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 import pytest
 from fastapi import FastAPI, Request
@@ -9,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 
 from cryptopay_async.callbacks import Callback, InvoiceCallback, verify
 from cryptopay_async.integrations.fastapi import callback_router
-from cryptopay_async.testing import CryptopayEmulator, retry_delay
+from cryptopay_async.testing import CryptopayEmulator, Faults, retry_delay
 from tests.support import serve_asgi
 
 pytestmark = pytest.mark.anyio
@@ -77,3 +79,68 @@ async def test_fastapi_integration_receives_every_event_of_a_payment_once() -> N
         ("Invoice", "status_changed"),
     ]
     assert all(d.outcomes == ["200"] for d in emulator.webhooks.deliveries)
+
+
+EVENTS = ("created", "transaction_created", "transaction_confirmed", "status_changed")
+Arrivals = list[tuple[str, str]]
+
+
+class KeepRepeats:
+    """A store that remembers nothing: this endpoint counts deliveries, not events."""
+
+    async def add(self, key: str) -> bool:
+        return True
+
+    async def discard(self, key: str) -> None:
+        return None
+
+
+async def paid_invoices_delivered(faults: Faults, invoices: int) -> tuple[Arrivals, Arrivals]:
+    """(invoice id, event) of every callback received in arrival order, and of every event."""
+    received: Arrivals = []
+
+    async def on_callback(event: Callback) -> None:
+        assert isinstance(event, InvoiceCallback)
+        received.append((event.data.id, str(event.event)))
+
+    app = FastAPI()
+    emulator = CryptopayEmulator(callback_time_scale=0.001, faults=faults)
+    receiver = callback_router(on_callback, secret=emulator.callback_secret, store=KeepRepeats())
+    app.include_router(receiver)
+    sent: Arrivals = []
+    with serve_asgi(app) as url:
+        emulator.callback_url = f"{url}/cryptopay/callbacks"
+        async with emulator.client(rate_limiter=None) as client:
+            for _ in range(invoices):
+                invoice = await client.invoices.create(
+                    price_amount="10", price_currency="EUR", pay_currency="BTC"
+                )
+                emulator.pay_invoice(invoice.id)
+                sent += [(invoice.id, event) for event in EVENTS]
+            with anyio.fail_after(20):
+                await emulator.flush_webhooks()
+    return received, sent
+
+
+@pytest.mark.parametrize(
+    ("faults", "check"),
+    [
+        (Faults(), lambda got, sent: got == sent),
+        (Faults(callback_drop_rate=1.0), lambda got, sent: got == []),
+        (Faults(callback_duplicate_rate=1.0), lambda got, sent: sorted(got) == sorted(sent * 2)),
+        (
+            Faults(callback_drop_rate=0.5, seed=7),
+            lambda got, sent: 0 < len(got) < len(sent) and set(got) < set(sent),
+        ),
+        (
+            Faults(callback_reorder_rate=0.5, seed=7),
+            lambda got, sent: sorted(got) == sorted(sent) and got != sent,
+        ),
+    ],
+    ids=["none", "all-dropped", "all-duplicated", "half-dropped", "reordered"],
+)
+async def test_callback_faults_lose_repeat_and_reorder_events(
+    faults: Faults, check: Callable[[Arrivals, Arrivals], bool]
+) -> None:
+    received, sent = await paid_invoices_delivered(faults, invoices=5)
+    assert check(received, sent), (received, sent)

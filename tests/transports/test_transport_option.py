@@ -38,6 +38,9 @@ async def test_aiohttp_transport_sends_signed_requests_with_escapes_intact(
             assert (await client.invoices.retrieve_by_custom_id(custom_id)).id == invoice.id
         page = await client.transactions.list(reference_type="Invoice")
         assert page.total is not None
+        # A timestamp's ':' and '+' go out percent-encoded, exactly as signed.
+        since = await client.transactions.list(created_at_from=invoice.created_at)
+        assert since.total == 0
         with pytest.raises(NotFoundError):
             await client.invoices.retrieve("00000000-0000-4000-8000-000000000000")
 
