@@ -42,6 +42,7 @@ from cryptopay_async import (
     ConflictError,
     CryptopayError,
     RateLimitError,
+    RetryPolicy,
     ServerError,
 )
 from cryptopay_async.resources import create_recovery
@@ -245,7 +246,11 @@ _PASSING = (RateLimitError, ServerError, APIConnectionError)
 
 def _pause(error: Exception, attempt: int) -> float:
     retry_after = getattr(error, "retry_after", None)
-    return float(retry_after) if retry_after is not None else 2.0**attempt
+    if retry_after is None:
+        return 2.0**attempt
+    # The same cap as the rate-limit step's pause: a server asking for an hour is not
+    # obeyed blindly by a batch either.
+    return min(float(retry_after), RetryPolicy().max_retry_after)
 
 
 async def _row(

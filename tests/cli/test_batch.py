@@ -22,12 +22,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from cryptopay_async import RetryPolicy
 from cryptopay_async.cli._batch import (
     Kind,
     Outcome,
     ResultsFile,
     Row,
     RowError,
+    _pause,
     check_columns,
     read_rows,
     run_batch,
@@ -327,3 +329,15 @@ def test_a_crash_while_sorting_the_results_leaves_the_rows_already_written(
     with pytest.raises(OSError, match="disk full"):
         out.close(outcomes)
     assert sorted(results(path)) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "attempt", "pause"),
+    [(None, 2, 4.0), (3.0, 1, 3.0), (3600.0, 1, RetryPolicy().max_retry_after)],
+)
+def test_a_batch_waits_no_longer_than_the_rate_limit_step_would(
+    retry_after: float | None, attempt: int, pause: float
+) -> None:
+    error = Exception("429")
+    error.retry_after = retry_after  # type: ignore[attr-defined]  # as RateLimitError has
+    assert _pause(error, attempt) == pause

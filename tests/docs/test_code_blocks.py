@@ -156,7 +156,7 @@ def help_text(path: tuple[str, ...]) -> str:
 def command_lines(block: Block) -> list[list[str]]:
     """Each line that runs the cryptopay command, as words, the subcommand path first."""
     found = []
-    for line in block.code.splitlines():
+    for line in block.code.replace("\\\n", " ").splitlines():  # continued lines joined
         words = shlex.split(line, comments=True)
         for prefix, path in ALIASES.items():
             if tuple(words[: len(prefix)]) == prefix:
