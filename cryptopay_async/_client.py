@@ -16,7 +16,7 @@ from typing import Any, Literal, Self
 
 import httpx
 
-from cryptopay_async import _config, _json, resources
+from cryptopay_async import _config, _json, _telemetry, resources
 from cryptopay_async import _error_messages as say
 from cryptopay_async._arguments import query_string, request_path
 from cryptopay_async._exceptions import APIResponseValidationError
@@ -36,6 +36,15 @@ class AsyncCryptopay:
     and are checked here, so a missing one is a ``ValueError`` at construction, never
     a 401 later. Use ``async with`` or ``await client.aclose()``; a ``http_client`` you
     pass in stays yours and is never closed by this client.
+
+    ``middleware`` runs once per call, outside the retry step: it sees the final answer
+    (or the SDK's exception). ``attempt_middleware`` runs inside it, once per HTTP
+    attempt, before the concurrency cap, the limiter and signing: it sees the attempt
+    number in ``request.extensions[ATTEMPT]`` and, once ``call_next`` returns, the
+    limiter's wait in ``request.extensions[LIMITER_WAIT]``; it meets raw answers (a 503
+    that will be retried) and httpx's exceptions. With the ``otel`` extra, calls and
+    attempts are traced and measured through ``tracer_provider`` and ``meter_provider``,
+    else through the global ones (checked here, once: configure OpenTelemetry first).
     """
 
     accounts: resources.Accounts
@@ -63,6 +72,7 @@ class AsyncCryptopay:
         max_retries: int = 2,
         rate_limiter: RateLimiter | EllipsisType | None = ...,
         middleware: Sequence[Middleware] = (),
+        attempt_middleware: Sequence[Middleware] = (),
         http_client: httpx.AsyncClient | None = None,
         max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY,
         retry_policy: RetryPolicy | None = None,
@@ -71,6 +81,8 @@ class AsyncCryptopay:
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         trust_env: bool = True,
         redis_url: str | None = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
         secret = _config.credential(api_secret, "api_secret", _config.ENV_API_SECRET, required=True)
@@ -87,6 +99,7 @@ class AsyncCryptopay:
             max_retries=max_retries,
             retry_policy=retry_policy,
             middleware=middleware,
+            attempt_middleware=attempt_middleware,
             max_concurrency=max_concurrency,
         )
         if rate_limiter is ...:
@@ -101,6 +114,9 @@ class AsyncCryptopay:
             proxy=proxy,
             verify=verify,
             trust_env=trust_env,
+            telemetry=_telemetry.client_telemetry(
+                tracer_provider, meter_provider, settings.base_url
+            ),
         )
         self._assemble(settings, runtime, owns_runtime=True)
 

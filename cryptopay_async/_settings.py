@@ -30,6 +30,7 @@ class ClientSettings:
     timeout: httpx.Timeout
     retry_policy: RetryPolicy
     middleware: tuple[Middleware, ...] = ()
+    attempt_middleware: tuple[Middleware, ...] = ()
     max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY
 
     @classmethod
@@ -46,6 +47,7 @@ class ClientSettings:
         retry_policy: RetryPolicy | None,
         middleware: Sequence[Middleware],
         max_concurrency: int,
+        attempt_middleware: Sequence[Middleware] = (),
     ) -> ClientSettings:
         """Arguments first, then the ``CRYPTOPAY_*`` environment; ``ValueError`` naming
         the argument and the variable when a credential is missing or malformed."""
@@ -63,6 +65,7 @@ class ClientSettings:
             timeout=as_timeout(timeout),
             retry_policy=attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries),
             middleware=tuple(middleware),
+            attempt_middleware=tuple(attempt_middleware),
             max_concurrency=max_concurrency,
         )
 

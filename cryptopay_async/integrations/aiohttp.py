@@ -8,6 +8,7 @@ app.router.add_post("/cryptopay/callbacks", callback_handler(on_callback))
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -28,15 +29,27 @@ def callback_handler(
     secret: SecretSource = None,
     deduplicator: Deduplicator | None = None,
     store: DeliveryStore | None = None,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """An aiohttp handler: verifies, skips repeats, calls ``handler(event)`` once.
 
     Answers 200 once handled (or for a repeat), 400 for a bad signature or body, 500
     when ``handler`` raised, so that Cryptopay delivers the event again later.
+    With the ``otel`` extra each delivery is a SERVER span ``callback {type}.{event}``
+    (``tracer_provider`` / ``meter_provider``, else the global ones).
     ``store=RedisDeliveryStore(url)`` shares the processed events between workers (it
     opens a connection per delivery unless you enter it, e.g. in ``app.cleanup_ctx``).
     """
-    receiver = CallbackReceiver(handler, secret=secret, deduplicator=deduplicator, store=store)
+    receiver = CallbackReceiver(
+        handler,
+        secret=secret,
+        deduplicator=deduplicator,
+        store=store,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        span_kind="server",
+    )
 
     async def receive_callback(request: web.Request) -> web.Response:
         outcome = await receiver.receive(

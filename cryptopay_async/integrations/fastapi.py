@@ -36,16 +36,28 @@ def callback_router(
     secret: SecretSource = None,
     deduplicator: Deduplicator | None = None,
     store: DeliveryStore | None = None,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
 ) -> APIRouter:
     """A router with ``POST path``: verifies, skips repeats, calls ``handler(event)`` once.
 
     Answers 200 once handled (or for a repeat), 400 for a bad signature or body, 500
     when ``handler`` raised, so that Cryptopay delivers the event again later.
+    With the ``otel`` extra each delivery is a SERVER span ``callback {type}.{event}``
+    (``tracer_provider`` / ``meter_provider``, else the global ones).
     ``store=RedisDeliveryStore(url)`` shares the processed events between workers; a
     store with a lifecycle is entered by the router's lifespan (``include_router``
     merges it into the app's).
     """
-    receiver = CallbackReceiver(handler, secret=secret, deduplicator=deduplicator, store=store)
+    receiver = CallbackReceiver(
+        handler,
+        secret=secret,
+        deduplicator=deduplicator,
+        store=store,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        span_kind="server",
+    )
     router = APIRouter(lifespan=_lifespan_entering(store))
 
     @router.post(path, include_in_schema=False)
