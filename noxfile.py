@@ -51,7 +51,13 @@ def bench(session: nox.Session) -> None:
     session.install(*DEVELOP)
     if shutil.which("npm"):  # the Node reference client of bench_http.py (axios)
         session.run("npm", "ci", "--prefix", "benchmarks/node", external=True)
-    scripts = ("bench_http.py", "bench_decode.py", "bench_limiter.py", "bench_client.py")
+    scripts = (
+        "bench_http.py",
+        "bench_decode.py",
+        "bench_limiter.py",
+        "bench_client.py",
+        "bench_otel.py",
+    )
     for script in (*scripts, "bench_redis.py", "profile_call.py"):  # redis needs redis-server
         session.run("python", str(Path("benchmarks") / script))
     session.run("python", "benchmarks/report.py")

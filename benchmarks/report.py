@@ -24,6 +24,7 @@ SECTIONS = [
     ("client", "d./e. Client construction, and memory for queued calls"),
     ("redis", "f. RedisTokenBucket: grant overhead, and processes sharing one bucket"),
     ("profile", "g. Where the CPU goes per call at concurrency 64 (cProfile, own time)"),
+    ("otel", "h. OpenTelemetry: without the extra, the API alone, the SDK recording"),
 ]
 
 
@@ -40,6 +41,8 @@ def machine() -> str:
         "msgspec",
         "pydantic",
         "coredis",
+        "opentelemetry-api",
+        "opentelemetry-sdk",
     ]
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in libraries)
     cpu = platform.processor() or platform.machine()
@@ -88,8 +91,8 @@ def main() -> None:
         f"- Machine: {machine()}",
         f"- Generated: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         "- Commands: `python -m nox -s bench`, or `python benchmarks/bench_http.py` "
-        "(then `bench_decode.py`, `bench_limiter.py`, `bench_client.py`, `bench_redis.py`, "
-        "`profile_call.py`, `report.py`).",
+        "(then `bench_decode.py`, `bench_limiter.py`, `bench_client.py`, `bench_otel.py`, "
+        "`bench_redis.py`, `profile_call.py`, `report.py`).",
         "",
         f"![throughput vs concurrency]({PLOT})",
         "",

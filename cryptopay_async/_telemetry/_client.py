@@ -162,63 +162,60 @@ class OperationScope:
         elapsed = time.perf_counter() - self._started
         CURRENT.reset(self._token)
         context.detach(self._context)
-        measured: dict[str, Any] = {"cryptopay.operation": record.name}
+        name = record.name
+        measured: dict[str, Any] = {"cryptopay.operation": name}
         try:
-            if span.is_recording():
-                span.set_attribute("cryptopay.attempts", record.attempts)
-                span.set_attribute("cryptopay.ratelimit.wait", record.wait)
-                if record.status is not None:
-                    span.set_attribute("http.response.status_code", record.status)
+            # One call, one lock: what the attempts added up to.
+            ended: dict[str, Any] = {
+                "cryptopay.attempts": record.attempts,
+                "cryptopay.ratelimit.wait": record.wait,
+            }
+            if record.status is not None:
+                ended["http.response.status_code"] = record.status
+            request_id = record.request_id
             if record.recovery is not None:
-                recovered = record.recovery in RECOVERED
-                span.set_attribute("cryptopay.recovered", recovered)
-                span.set_attribute("cryptopay.recovery.outcome", record.recovery)
-                telemetry.recoveries.add(
-                    1,
-                    {
-                        "cryptopay.operation": record.name,
-                        "cryptopay.recovery.outcome": record.recovery,
-                    },
-                )
+                ended["cryptopay.recovered"] = record.recovery in RECOVERED
+                ended["cryptopay.recovery.outcome"] = record.recovery
+                outcome = {"cryptopay.recovery.outcome": record.recovery}
+                telemetry.recoveries.add(1, {"cryptopay.operation": name, **outcome})
             if exc is not None:
-                error_type = type(exc).__name__
-                measured["error.type"] = error_type
-                span.set_attribute("error.type", error_type)
+                error_type = ended["error.type"] = measured["error.type"] = type(exc).__name__
                 maybe = getattr(exc, "maybe_processed", None)
                 if isinstance(maybe, bool):
-                    span.set_attribute("cryptopay.maybe_processed", maybe)
-                request_id = getattr(exc, "request_id", None) or record.request_id
-                if isinstance(request_id, str):
-                    span.set_attribute("cryptopay.request_id", request_id)
+                    ended["cryptopay.maybe_processed"] = maybe
+                request_id = getattr(exc, "request_id", None) or request_id
                 if isinstance(exc, Exception):
                     span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, error_type))
-            elif record.request_id is not None:
-                span.set_attribute("cryptopay.request_id", record.request_id)
+            if isinstance(request_id, str):
+                ended["cryptopay.request_id"] = request_id
+            span.set_attributes(ended)
         finally:
             span.end()
             telemetry.operation_duration.record(elapsed, measured)
 
 
 class AttemptStep:
-    """A chain step: the span of one HTTP attempt, and ``http.client.request.duration``."""
+    """A chain step: the span of one HTTP attempt, and ``http.client.request.duration``.
 
-    __slots__ = ("_telemetry",)
+    The span is not made current: nothing of the SDK runs under it, and attaching it
+    would cost every attempt a context switch (a transport's own instrumentation nests
+    under the operation's span instead).
+    """
+
+    __slots__ = ("_measured", "_telemetry")
 
     def __init__(self, telemetry: ClientTelemetry) -> None:
         self._telemetry = telemetry
+        # Requests go to the base URL's host: its address and port are known here.
+        self._measured = {"server.address": telemetry.address, "server.port": telemetry.port}
 
     async def __call__(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:
         telemetry = self._telemetry
         extensions = request.extensions
         method = request.method
-        url = request.url
-        base: dict[str, Any] = {
-            "http.request.method": method,
-            "server.address": url.host,
-            "server.port": _port(url),
-        }
-        attributes = {**base, "url.full": url_full(url)}
+        measured: dict[str, Any] = {"http.request.method": method, **self._measured}
+        attributes = {**measured, "url.full": url_full(request.url)}
         attempt = extensions.get(ATTEMPT, 1)
         if attempt > 1:
             attributes["http.request.resend_count"] = attempt - 1
@@ -230,13 +227,11 @@ class AttemptStep:
             record.attempts += 1
             record.wait += wait or 0.0
         span = telemetry.tracer.start_span(method, kind=SpanKind.CLIENT, attributes=attributes)
-        token = context.attach(trace.set_span_in_context(span))
         started = time.perf_counter()
         try:
             response = await call_next(request)
         except BaseException as exc:
-            error_type = type(exc).__name__
-            base["error.type"] = error_type
+            error_type = measured["error.type"] = type(exc).__name__
             span.set_attribute("error.type", error_type)
             if isinstance(exc, Exception):
                 span.record_exception(exc)
@@ -245,27 +240,30 @@ class AttemptStep:
                 record.status = record.request_id = None
             raise
         else:
-            status = response.status_code
-            base["http.response.status_code"] = status
-            span.set_attribute("http.response.status_code", status)
+            status = measured["http.response.status_code"] = response.status_code
             request_id = None
-            if status >= 400:
-                base["error.type"] = str(status)
-                span.set_attribute("error.type", str(status))
-                span.set_status(Status(StatusCode.ERROR))
+            if status < 400:
+                span.set_attribute("http.response.status_code", status)
+            else:
+                measured["error.type"] = str(status)
                 payload = error_payload(response)
                 request_id = payload[1] if payload else None
+                failed: dict[str, Any] = {
+                    "http.response.status_code": status,
+                    "error.type": str(status),
+                }
                 if request_id is not None:
-                    span.set_attribute("cryptopay.request_id", request_id)
+                    failed["cryptopay.request_id"] = request_id
+                span.set_attributes(failed)
+                span.set_status(Status(StatusCode.ERROR))
             if record is not None:
                 record.status = status
                 record.request_id = request_id
             return response
         finally:
             elapsed = time.perf_counter() - started
-            context.detach(token)
             span.end()
-            telemetry.attempt_duration.record(elapsed, base)
+            telemetry.attempt_duration.record(elapsed, measured)
 
 
 class MeteredLimiter:
