@@ -62,6 +62,15 @@ def argument(spec: dict[str, Any], optional: bool) -> tuple[str, str]:
     return (f"{ann} | None" if optional else ann), check
 
 
+CALL_OPTIONS = (
+    ("timeout", "float | httpx.Timeout"),
+    ("extra_headers", "Mapping[str, str]"),
+    ("extra_query", "Mapping[str, str | bool]"),
+    ("extra_body", "Mapping[str, object]"),
+)
+"""The keyword-only options every method takes after its own arguments (in this order)."""
+
+
 def param(name: str, check: str, required: bool) -> str:
     return f"Param({quote(name)}, {check}{', required=True' if required else ''})"
 
@@ -137,10 +146,15 @@ class _Generated:
         params: list[str] = ["self", *(f"{p}: str" for p in ep["path_params"])]
         if ep["path_params"]:
             params.append("/")
-        if keyword:
-            params.append("*")
+        params.append("*")
         params += [f"{n}: {a}" for n, a, required in keyword if required]
         params += [f"{n}: {a} = None" for n, a, required in keyword if not required]
+        # Per-call options: every method (a list keeps them on every page); a GET sends
+        # no body, so it takes no extra_body.
+        options = CALL_OPTIONS if ep["method"] != "GET" else CALL_OPTIONS[:-1]
+        params += [f"{n}: {a} | None = None" for n, a in options]
+        self.features.add("httpx")
+        self.features.add("Mapping")
         if ep["paginated"]:
             item = result.removeprefix("list[").removesuffix("]")
             returns, head, call = f"AsyncPager[{item}]", "def", "return self._paginate("
@@ -151,7 +165,8 @@ class _Generated:
                 self.use(returns)
         signature = Group(f"{head} {ep['operation']}(", params, ")")
         values = Group("{", [f"{quote(n)}: {n}" for n, _, _ in keyword], "}")
-        arguments = Group(call, [const, tuple_of(ep["path_params"]), values], ")")
+        passed = [f"{n}={n}" for n, _ in options]
+        arguments = Group(call, [const, tuple_of(ep["path_params"]), values, *passed], ")")
         doc = [SUMMARIES[key], "", f"``{ep['method']} {ep['path']}``"]
         if ep.get("notes"):
             doc += ["", *textwrap.wrap(ep["notes"], 80)]
@@ -219,6 +234,8 @@ def generate_resources(endpoints: list[dict[str, Any]], models: dict[str, Any]) 
         elif feature in gen.features:
             head.append(line)
     head += ["from typing import TYPE_CHECKING, Any", ""]
+    if "httpx" in gen.features:
+        head += ["import httpx", ""]
     head += [
         "from cryptopay_async import _arguments as arg",
         "from cryptopay_async._pagination import AsyncPager",

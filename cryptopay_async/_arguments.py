@@ -7,7 +7,7 @@ unusable value) naming the argument, so a bad call never reaches the server.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -269,3 +269,62 @@ def query_string(params: Mapping[str, object]) -> str:
         _encodable(key, encoded)
         parts.append(f"{quote(key, safe='')}={_fits_url(key, quote(encoded, safe=''))}")
     return "&".join(parts)
+
+
+SDK_HEADERS = frozenset({"authorization", "date", "content-type", "content-length", "host"})
+"""Headers the SDK sets itself: the signature covers them, or httpx derives them."""
+
+
+def extra_headers(value: object) -> tuple[tuple[str, str], ...]:
+    """A call's ``extra_headers``: str to str, none of the headers the SDK owns."""
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"extra_headers must be a mapping of str to str, got {type(value).__name__}"
+        )
+    headers = []
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise TypeError(f"extra_headers must map str to str, found {key!r}: {_preview(item)}")
+        if key.lower() in SDK_HEADERS:
+            raise ValueError(
+                f"extra_headers cannot set {key}: the SDK sets it (and signs the request "
+                "with it); the headers it owns are Authorization, Date, Content-Type, "
+                "Content-Length and Host"
+            )
+        if not key.isascii() or not key.isprintable() or not key or " " in key or ":" in key:
+            raise ValueError(f"extra_headers has a header name that is not a token: {key!r}")
+        if not item.isprintable():
+            raise ValueError(f"extra_headers[{key!r}] contains control characters")
+        headers.append((key, item))
+    return tuple(headers)
+
+
+def _taken(option: str, value: object, arguments: Collection[str], owner: str) -> dict[str, Any]:
+    """``value`` as a dict of str keys, none of which is one of the method's ``arguments``."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{option} must be a mapping with str keys, got {type(value).__name__}")
+    for key in value:
+        if not isinstance(key, str):
+            raise TypeError(f"{option} keys must be str, found {key!r}")
+        if key in arguments:
+            raise ValueError(
+                f"{option} sets {key!r}, which {owner} takes as an argument: pass {key}=... "
+                "instead (an extra key never overwrites one)"
+            )
+    return dict(value)
+
+
+def extra_query(value: object, arguments: Collection[str], owner: str) -> dict[str, Any]:
+    """A call's ``extra_query``: str keys and str or bool values, none an argument's name."""
+    query = _taken("extra_query", value, arguments, owner)
+    for key, item in query.items():
+        if not isinstance(item, str | bool):
+            raise TypeError(
+                f"extra_query[{key!r}] must be a str or bool, got {type(item).__name__}"
+            )
+    return query
+
+
+def extra_body(value: object, arguments: Collection[str], owner: str) -> dict[str, Any]:
+    """A call's ``extra_body``: JSON fields merged into the body, none an argument's name."""
+    return _taken("extra_body", value, arguments, owner)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Mapping
 from typing import Literal
 
 import httpx
@@ -18,6 +19,7 @@ import httpx
 from cryptopay_async import _config
 from cryptopay_async._proxies import choose_proxy
 from cryptopay_async._request_url import RequestURLs
+from cryptopay_async._sender import CallOptions
 from cryptopay_async._settings import ClientSettings
 from cryptopay_async._signing import CONTENT_TYPE
 from cryptopay_async._version import __version__
@@ -162,14 +164,25 @@ class ChainSender:
         self._extensions = {"timeout": settings.timeout.as_dict()}
         self.retry_policy = settings.retry_policy
 
-    async def send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
+    async def send(
+        self, method: str, target: str, body: bytes | None, options: CallOptions | None = None
+    ) -> httpx.Response:
         self._runtime.check_run()
+        extensions: dict[str, object] = dict(self._extensions)
+        headers: Mapping[str, str] | httpx.Headers = self._headers
+        if options is not None:
+            if options.timeout is not None:
+                extensions["timeout"] = options.timeout.as_dict()
+            if options.headers:
+                headers = httpx.Headers(self._headers)
+                for name, value in options.headers:  # replaces User-Agent or Accept
+                    headers[name] = value
         async with self._admission:
             request = httpx.Request(
                 method,
                 self._urls.url(target),
                 content=body,
-                headers=self._headers,
-                extensions=dict(self._extensions),
+                headers=headers,
+                extensions=extensions,
             )
             return await self._chain(request)
