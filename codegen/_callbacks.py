@@ -23,11 +23,13 @@ def generate_callbacks(models: dict[str, Any]) -> str:
         blocks.append(enum_source(event_enum, models["enums"][event_enum]))
         blocks.append(
             [
+                "@register_model",
                 "@attrs.frozen(kw_only=True)",
-                f"class {name}:",
+                f"class {name}(ApiModel):",
                 f'    """{CALLBACK_DOCS[name]}"""',
                 "",
                 f'    type: ClassVar[str] = "{kind}"',
+                '    _constants: ClassVar[tuple[str, ...]] = ("type",)',
                 f"    event: {event_enum} | str",
                 f"    data: {fields['data']['model']}",
             ]
@@ -56,7 +58,9 @@ def generate_callbacks(models: dict[str, Any]) -> str:
         "",
         "import attrs",
         "",
+        "from cryptopay_async._converter import register_model",
         "from cryptopay_async._enum import ApiEnum",
+        "from cryptopay_async.models._base import ApiModel",
         *from_import("cryptopay_async.models._generated", data_models),
     ]
     return join_blocks(head, blocks)

@@ -70,7 +70,7 @@ def generate_models(models: dict[str, Any]) -> str:
     for name in order_models(models["models"]):
         fields = models["models"][name]["fields"]
         names.append(name)
-        lines = ["@register_model", "@attrs.frozen(kw_only=True)", f"class {name}:"]
+        lines = ["@register_model", "@attrs.frozen(kw_only=True)", f"class {name}(ApiModel):"]
         lines += [f'    """{MODEL_DOCS[name]}"""', ""]
         optional = {f: is_optional(s, (name, f)) for f, s in fields.items()}
         lines += [f"    {f}: {field_type(s)}" for f, s in fields.items() if not optional[f]]
@@ -90,6 +90,7 @@ def generate_models(models: dict[str, Any]) -> str:
         "",
         "from cryptopay_async._converter import register_model",
         "from cryptopay_async._enum import ApiEnum",
+        "from cryptopay_async.models._base import ApiModel",
     ]
     all_names = render(("__all__ = ", Group("[", [f'"{n}"' for n in sorted(names)], "]")), 0)
     return join_blocks(head, blocks, all_names)

@@ -174,8 +174,8 @@ def string_map(name: str, value: object) -> dict[str, str]:
 
 def nested(name: str, value: object, cls: type[Any]) -> Any:
     """A model instance or a dict with its JSON keys, validated the same way."""
-    if isinstance(value, cls):
-        return _without_nulls(to_dict(value))
+    if isinstance(value, cls):  # evolve: its modelled fields only, never its extra_fields
+        return _without_nulls(to_dict(attrs.evolve(value)))
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} must be a {cls.__name__} or a dict, got {type(value).__name__}")
     unknown = set(value) - {field.name for field in attrs.fields(cls)}

@@ -6,7 +6,9 @@ from typing import ClassVar
 
 import attrs
 
+from cryptopay_async._converter import register_model
 from cryptopay_async._enum import ApiEnum
+from cryptopay_async.models._base import ApiModel
 from cryptopay_async.models._generated import ChannelPayment, CoinWithdrawal, Invoice, Subscription
 
 
@@ -19,11 +21,13 @@ class InvoiceCallbackEvent(ApiEnum):
     TRANSACTION_CONFIRMED = "transaction_confirmed"
 
 
+@register_model
 @attrs.frozen(kw_only=True)
-class InvoiceCallback:
+class InvoiceCallback(ApiModel):
     """An invoice changed: payment seen, confirmed, status changed, refunded, ..."""
 
     type: ClassVar[str] = "Invoice"
+    _constants: ClassVar[tuple[str, ...]] = ("type",)
     event: InvoiceCallbackEvent | str
     data: Invoice
 
@@ -36,11 +40,13 @@ class ChannelPaymentCallbackEvent(ApiEnum):
     CANCELLED = "cancelled"
 
 
+@register_model
 @attrs.frozen(kw_only=True)
-class ChannelPaymentCallback:
+class ChannelPaymentCallback(ApiModel):
     """A payment arrived on a channel, or its status moved (completed, on hold, ...)."""
 
     type: ClassVar[str] = "ChannelPayment"
+    _constants: ClassVar[tuple[str, ...]] = ("type",)
     event: ChannelPaymentCallbackEvent | str
     data: ChannelPayment
 
@@ -50,11 +56,13 @@ class CoinWithdrawalCallbackEvent(ApiEnum):
     STATUS_CHANGED = "status_changed"
 
 
+@register_model
 @attrs.frozen(kw_only=True)
-class CoinWithdrawalCallback:
+class CoinWithdrawalCallback(ApiModel):
     """A payout was created or its status changed."""
 
     type: ClassVar[str] = "CoinWithdrawal"
+    _constants: ClassVar[tuple[str, ...]] = ("type",)
     event: CoinWithdrawalCallbackEvent | str
     data: CoinWithdrawal
 
@@ -64,11 +72,13 @@ class SubscriptionCallbackEvent(ApiEnum):
     CANCELLED = "cancelled"
 
 
+@register_model
 @attrs.frozen(kw_only=True)
-class SubscriptionCallback:
+class SubscriptionCallback(ApiModel):
     """A subscription period was paid, or the subscription was cancelled."""
 
     type: ClassVar[str] = "Subscription"
+    _constants: ClassVar[tuple[str, ...]] = ("type",)
     event: SubscriptionCallbackEvent | str
     data: Subscription
 

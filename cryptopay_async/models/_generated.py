@@ -9,6 +9,7 @@ import attrs
 
 from cryptopay_async._converter import register_model
 from cryptopay_async._enum import ApiEnum
+from cryptopay_async.models._base import ApiModel
 
 
 class BeneficiaryType(ApiEnum):
@@ -103,7 +104,7 @@ class TransactionReferenceType(ApiEnum):
 
 @register_model
 @attrs.frozen(kw_only=True)
-class Account:
+class Account(ApiModel):
     """A balance in one currency."""
 
     id: str
@@ -114,7 +115,7 @@ class Account:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class BeneficiaryAddress:
+class BeneficiaryAddress(ApiModel):
     """Postal address of a beneficiary."""
 
     country: str
@@ -126,7 +127,7 @@ class BeneficiaryAddress:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class Beneficiary:
+class Beneficiary(ApiModel):
     """The recipient of a travel-rule payout."""
 
     type: BeneficiaryType | str
@@ -136,7 +137,7 @@ class Beneficiary:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class Channel:
+class Channel(ApiModel):
     """A permanent deposit address; every transfer to it becomes a ChannelPayment."""
 
     id: str
@@ -156,7 +157,7 @@ class Channel:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class Exchange:
+class Exchange(ApiModel):
     """The conversion applied: ``pair`` (e.g. ``BTCEUR``) at ``rate``."""
 
     pair: str
@@ -167,7 +168,7 @@ class Exchange:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class Risk:
+class Risk(ApiModel):
     """AML screening result; ``score`` is a JSON number, not money."""
 
     score: float
@@ -178,7 +179,7 @@ class Risk:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class ChannelPayment:
+class ChannelPayment(ApiModel):
     """A transfer received on a channel."""
 
     id: str
@@ -205,7 +206,7 @@ class ChannelPayment:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class ChannelsConfig:
+class ChannelsConfig(ApiModel):
     """Whether a network can be used for channels."""
 
     enabled: bool
@@ -213,7 +214,7 @@ class ChannelsConfig:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class CoinDestinationTag:
+class CoinDestinationTag(ApiModel):
     """Whether a network needs a destination tag (XRP) or memo (XLM)."""
 
     required: bool
@@ -222,7 +223,7 @@ class CoinDestinationTag:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class InvoicesConfig:
+class InvoicesConfig(ApiModel):
     """Whether a network can be used for invoices."""
 
     enabled: bool
@@ -230,7 +231,7 @@ class InvoicesConfig:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class CoinWithdrawalsConfig:
+class CoinWithdrawalsConfig(ApiModel):
     """Whether a network can be used for withdrawals."""
 
     enabled: bool
@@ -238,7 +239,7 @@ class CoinWithdrawalsConfig:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class CoinNetwork:
+class CoinNetwork(ApiModel):
     """One network of a currency and what it supports."""
 
     network: str
@@ -252,7 +253,7 @@ class CoinNetwork:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class Coin:
+class Coin(ApiModel):
     """A supported currency and its networks."""
 
     currency: str
@@ -263,7 +264,7 @@ class Coin:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class CoinWithdrawal:
+class CoinWithdrawal(ApiModel):
     """A payout to an external crypto address."""
 
     id: str
@@ -289,7 +290,7 @@ class CoinWithdrawal:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class CustomerAddress:
+class CustomerAddress(ApiModel):
     """A refund address of a customer for one currency and network."""
 
     address: str
@@ -299,7 +300,7 @@ class CustomerAddress:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class Customer:
+class Customer(ApiModel):
     """Your customer, under your own id, with refund addresses."""
 
     id: str
@@ -310,7 +311,7 @@ class Customer:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class ExchangeTransfer:
+class ExchangeTransfer(ApiModel):
     """A conversion between two of your accounts."""
 
     id: str
@@ -324,7 +325,7 @@ class ExchangeTransfer:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class InvoiceTransaction:
+class InvoiceTransaction(ApiModel):
     """A blockchain transaction paying an invoice."""
 
     txid: str
@@ -333,7 +334,7 @@ class InvoiceTransaction:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class Invoice:
+class Invoice(ApiModel):
     """A one-off payment request with a unique address and a fixed amount."""
 
     id: str
@@ -366,7 +367,7 @@ class Invoice:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class InvoiceRecalculation:
+class InvoiceRecalculation(ApiModel):
     """New and previous amounts of a re-priced invoice."""
 
     id: str
@@ -386,7 +387,7 @@ class InvoiceRecalculation:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class InvoiceRefund:
+class InvoiceRefund(ApiModel):
     """Money returned for an invoice."""
 
     id: str
@@ -405,7 +406,7 @@ class InvoiceRefund:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class NetworkFee:
+class NetworkFee(ApiModel):
     """The current fee of one network at one level."""
 
     level: NetworkFeeLevel | str
@@ -416,7 +417,7 @@ class NetworkFee:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class Rate:
+class Rate(ApiModel):
     """Buy and sell rate of a pair."""
 
     buy_rate: Decimal
@@ -425,7 +426,7 @@ class Rate:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class Subscription:
+class Subscription(ApiModel):
     """Recurring billing of a payer identified by e-mail."""
 
     id: str
@@ -451,7 +452,7 @@ class Subscription:
 
 @register_model
 @attrs.frozen(kw_only=True)
-class Transaction:
+class Transaction(ApiModel):
     """One entry of the ledger."""
 
     id: str
