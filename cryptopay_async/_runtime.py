@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Mapping
+from types import EllipsisType
 from typing import Literal
 
 import httpx
@@ -37,6 +38,16 @@ from cryptopay_async.ratelimit._per_run import RunBinding
 USER_AGENT = f"cryptopay-async/{__version__}"
 
 
+def rate_limit_step(
+    rate_limiter: RateLimiter | None, settings: ClientSettings
+) -> RateLimitMiddleware | None:
+    """The limiter's step, or None without a limiter."""
+    if rate_limiter is None:
+        return None
+    # A 429's pause is capped by the same policy as the retry step's waits.
+    return RateLimitMiddleware(rate_limiter, max_pause=settings.retry_policy.max_retry_after)
+
+
 class Runtime:
     """The pool, limiter, gates, signer and transport one client and its derivatives share."""
 
@@ -48,7 +59,6 @@ class Runtime:
         "owns_http",
         "rate_limit",
         "rate_limiter",
-        "signing",
         "transport",
     )
 
@@ -78,14 +88,8 @@ class Runtime:
             raise ValueError("with http_client, set proxy and verify on that httpx.AsyncClient")
         self.concurrency = ConcurrencyLimitMiddleware(settings.max_concurrency)
         self.admission = AdmissionGate(settings.max_concurrency)
-        self.signing = SigningMiddleware(settings.api_key, settings.api_secret)
         self.rate_limiter = rate_limiter
-        self.rate_limit = (
-            None
-            if rate_limiter is None
-            # A 429's pause is capped by the same policy as the retry step's waits.
-            else RateLimitMiddleware(rate_limiter, max_pause=settings.retry_policy.max_retry_after)
-        )
+        self.rate_limit = rate_limit_step(rate_limiter, settings)
         self.owns_http = http_client is None
         pool = None
         if http_client is None:
@@ -116,12 +120,15 @@ class Runtime:
             "create one client per event loop. Nothing was sent."
         )
 
-    def shared_steps(self) -> list[Middleware]:
-        """The steps after retry: the concurrency cap, the limiter (if any), signing."""
+    def shared_steps(
+        self, settings: ClientSettings, rate_limit: RateLimitMiddleware | None
+    ) -> list[Middleware]:
+        """The steps after retry: the shared concurrency cap, then the limiter (if any)
+        and signing of one account (``settings``' credentials)."""
         steps: list[Middleware] = [self.concurrency]
-        if self.rate_limit is not None:
-            steps.append(self.rate_limit)
-        steps.append(self.signing)
+        if rate_limit is not None:
+            steps.append(rate_limit)
+        steps.append(SigningMiddleware(settings.api_key, settings.api_secret))
         return steps
 
     async def aclose(self) -> None:
@@ -145,12 +152,19 @@ class ChainSender:
 
     retry_policy: RetryPolicy
 
-    def __init__(self, settings: ClientSettings, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        settings: ClientSettings,
+        runtime: Runtime,
+        rate_limit: RateLimitMiddleware | EllipsisType | None = ...,
+    ) -> None:
+        """``rate_limit``: another account's limiter step (``...``: the runtime's own)."""
+        limit = runtime.rate_limit if rate_limit is ... else rate_limit
         steps: list[Middleware] = [
             *settings.middleware,
             ErrorDecodingMiddleware(),
             RetryMiddleware(settings.retry_policy),
-            *runtime.shared_steps(),
+            *runtime.shared_steps(settings, limit),
         ]
         self._chain = compose(steps, runtime.transport)
         self._admission = runtime.admission

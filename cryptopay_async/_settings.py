@@ -67,10 +67,33 @@ class ClientSettings:
         )
 
     def with_options(
-        self, *, timeout: float | httpx.Timeout | None, max_retries: int | None
+        self,
+        *,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int | None,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        callback_secret: str | None = None,
     ) -> ClientSettings:
-        """These settings with another timeout or retry count; everything else kept."""
+        """These settings with another timeout, retry count or account; the rest kept.
+
+        ``api_key`` and ``api_secret`` go together (another account); ``callback_secret``
+        alone may change. Checked like the client's own (``ValueError`` naming them).
+        """
         settings = self
+        if (api_key is None) != (api_secret is None):
+            raise ValueError("with_options takes api_key and api_secret together (another account)")
+        if api_key is not None:
+            key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
+            secret = _config.credential(
+                api_secret, "api_secret", _config.ENV_API_SECRET, required=True
+            )
+            assert key is not None
+            assert secret is not None
+            settings = attrs.evolve(settings, api_key=key, api_secret=secret)
+        if callback_secret is not None:
+            _config.credential(callback_secret, "callback_secret", "-", required=False)
+            settings = attrs.evolve(settings, callback_secret=callback_secret)
         if timeout is not None:
             settings = attrs.evolve(settings, timeout=as_timeout(timeout))
         if max_retries is not None:

@@ -124,6 +124,16 @@ class CryptopayEmulator:
     def api_secret(self) -> str:
         return self._credentials.api_secret
 
+    def add_api_key(self, api_key: str, api_secret: str) -> None:
+        """Accept requests signed with another key too (another account of a platform;
+        they share this emulator's data, each key has its own rate-limit window)."""
+        self._credentials.others[api_key] = api_secret
+
+    @property
+    def requests_by_key(self) -> dict[str, int]:
+        """Requests admitted per API key within the current rate-limit window."""
+        return self._window.counts()
+
     @property
     def callback_url(self) -> str | None:
         return self._target.url

@@ -34,6 +34,8 @@ def unauthenticated() -> ApiError:
 class Credentials:
     api_key: str
     api_secret: str
+    others: dict[str, str] = attrs.field(factory=dict)
+    """More accounts: api key -> api secret (``CryptopayEmulator.add_api_key``)."""
 
     def authenticate(
         self, method: str, body: bytes, headers: Mapping[str, str], target: str
@@ -43,7 +45,11 @@ class Credentials:
         ``headers`` are Latin-1 text as on the wire, so no header value fails to decode.
         """
         match = AUTHORIZATION.fullmatch(headers.get("authorization", ""))
-        if not match or match.group(1) != self.api_key:
+        if not match:
+            raise unauthenticated()
+        secret = self.api_secret if match.group(1) == self.api_key else None
+        secret = self.others.get(match.group(1), secret)
+        if secret is None:
             raise unauthenticated()
         date = headers.get("date", "")
         try:
@@ -55,7 +61,7 @@ class Credentials:
         digest = hashlib.md5(body, usedforsecurity=False).hexdigest() if body else ""
         content_type = headers.get("content-type", "")
         message = "\n".join([method, digest, content_type, date, target]).encode()
-        mac = hmac.new(self.api_secret.encode(), message, hashlib.sha1).digest()
+        mac = hmac.new(secret.encode(), message, hashlib.sha1).digest()
         if not hmac.compare_digest(base64.b64encode(mac), match.group(2).encode()):
             raise unauthenticated()
         return match.group(1)
@@ -81,6 +87,11 @@ class RateWindow:
                 return False
             log.append(now)
             return True
+
+    def counts(self) -> dict[str, int]:
+        """Requests admitted per key within the current window."""
+        with self._lock:
+            return {key: len(log) for key, log in self.recent.items()}
 
     def clear(self) -> None:
         with self._lock:
