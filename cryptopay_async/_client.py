@@ -24,9 +24,17 @@ from cryptopay_async._raw_response import RawResources
 from cryptopay_async._runtime import ChainSender, Runtime, rate_limit_step
 from cryptopay_async._settings import ClientSettings
 from cryptopay_async.callbacks._client import ClientCallbacks
+from cryptopay_async.callbacks._verify import callback_secrets
 from cryptopay_async.middleware._chain import Middleware
 from cryptopay_async.middleware._retry import RetryPolicy
 from cryptopay_async.ratelimit import RateLimiter
+
+
+def joined_secrets(secret: str | Sequence[str] | None) -> str | None:
+    """Several callback secrets (``[new, old]``) as the one ``new,old`` str kept."""
+    if secret is None or isinstance(secret, str):
+        return secret
+    return ",".join(callback_secrets(secret))
 
 
 class AsyncCryptopay:
@@ -56,7 +64,7 @@ class AsyncCryptopay:
         *,
         api_key: str | None = None,
         api_secret: str | None = None,
-        callback_secret: str | None = None,
+        callback_secret: str | Sequence[str] | None = None,
         environment: str | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout = _config.DEFAULT_TIMEOUT,
@@ -80,7 +88,7 @@ class AsyncCryptopay:
         settings = ClientSettings.resolve(
             api_key=key,
             api_secret=secret,
-            callback_secret=callback_secret,
+            callback_secret=joined_secrets(callback_secret),
             environment=environment,
             base_url=base_url,
             timeout=timeout,
@@ -154,6 +162,7 @@ class AsyncCryptopay:
 
     @property
     def callback_secret(self) -> str | None:
+        """The callback secret; several while rotating, as ``new,old``."""
         return self._settings.callback_secret
 
     @property
@@ -187,7 +196,7 @@ class AsyncCryptopay:
         max_retries: int | None = None,
         api_key: str | None = None,
         api_secret: str | None = None,
-        callback_secret: str | None = None,
+        callback_secret: str | Sequence[str] | None = None,
     ) -> AsyncCryptopay:
         """A client with other settings sharing this one's connection pool.
 
@@ -207,7 +216,7 @@ class AsyncCryptopay:
             max_retries=max_retries,
             api_key=api_key,
             api_secret=api_secret,
-            callback_secret=callback_secret,
+            callback_secret=joined_secrets(callback_secret),
         )
         derived._api_key = settings.api_key
         derived._limiter_choice = self._limiter_choice

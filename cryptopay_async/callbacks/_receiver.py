@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import attrs
 
@@ -13,12 +13,12 @@ from cryptopay_async._config import ENV_CALLBACK_SECRET
 from cryptopay_async._exceptions import SignatureVerificationError
 from cryptopay_async.callbacks._dedupe import Deduplicator, DeliveryStore
 from cryptopay_async.callbacks._events import Callback
-from cryptopay_async.callbacks._verify import CallbackPayloadError, verify
+from cryptopay_async.callbacks._verify import CallbackPayloadError, callback_secrets, verify
 
 logger = logging.getLogger("cryptopay_async.callbacks")
 
 Handler = Callable[[Callback], Awaitable[object]]
-SecretSource = str | Callable[[], str | None] | None
+SecretSource = str | Sequence[str] | Callable[[], str | Sequence[str] | None] | None
 
 
 @attrs.frozen
@@ -30,8 +30,9 @@ class Outcome:
     event: Callback | None = None
 
 
-def resolve_secret(source: SecretSource) -> str:
-    """The callback secret from a string, a callable, or ``CRYPTOPAY_CALLBACK_SECRET``."""
+def resolve_secret(source: SecretSource) -> tuple[str, ...]:
+    """The callback secrets from a string, a list, a callable, or
+    ``CRYPTOPAY_CALLBACK_SECRET`` (``new,old`` while rotating)."""
     value = source() if callable(source) else source
     if value is None:
         value = os.environ.get(ENV_CALLBACK_SECRET)
@@ -40,7 +41,7 @@ def resolve_secret(source: SecretSource) -> str:
             f"no callback secret: pass secret=... or set the {ENV_CALLBACK_SECRET} "
             "environment variable"
         )
-    return value
+    return callback_secrets(value)
 
 
 class CallbackReceiver:
