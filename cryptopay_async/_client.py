@@ -43,7 +43,8 @@ class AsyncCryptopay:
     Credentials come from the arguments or the ``CRYPTOPAY_*`` environment variables
     and are checked here, so a missing one is a ``ValueError`` at construction, never
     a 401 later. Use ``async with`` or ``await client.aclose()``; a ``http_client`` you
-    pass in stays yours and is never closed by this client.
+    pass in stays yours and is never closed by this client. ``app_info="my-shop/1.4"``
+    (or ``CRYPTOPAY_APP_INFO``) is appended to the User-Agent.
     """
 
     accounts: resources.Accounts
@@ -79,6 +80,7 @@ class AsyncCryptopay:
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         trust_env: bool = True,
         redis_url: str | None = None,
+        app_info: str | None = None,
     ) -> None:
         key = _config.credential(api_key, "api_key", _config.ENV_API_KEY, required=True)
         secret = _config.credential(api_secret, "api_secret", _config.ENV_API_SECRET, required=True)
@@ -96,6 +98,7 @@ class AsyncCryptopay:
             retry_policy=retry_policy,
             middleware=middleware,
             max_concurrency=max_concurrency,
+            app_info=app_info,
         )
         # How another account's limiter is chosen (with_options): like this one's.
         self._limiter_choice: tuple[str, str | None]

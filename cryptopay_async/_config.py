@@ -22,6 +22,8 @@ ENV_CALLBACK_SECRET = "CRYPTOPAY_CALLBACK_SECRET"
 ENV_ENVIRONMENT = "CRYPTOPAY_ENVIRONMENT"
 ENV_BASE_URL = "CRYPTOPAY_BASE_URL"
 ENV_REDIS_URL = "CRYPTOPAY_REDIS_URL"
+ENV_APP_INFO = "CRYPTOPAY_APP_INFO"
+MAX_APP_INFO = 200
 
 DEFAULT_TIMEOUT = 30.0
 # httpcore scans every pooled connection on each request, so a small pool with a
@@ -50,6 +52,30 @@ def credential(value: str | None, argument: str, env_var: str, *, required: bool
     if not value.isascii():
         raise ValueError(f"{argument} contains characters outside printable ASCII")
     return value
+
+
+def app_info(value: str | None) -> str | None:
+    """``app_info`` (argument, else ``CRYPTOPAY_APP_INFO``): appended to the User-Agent.
+
+    Printable ASCII of at most 200 characters: a control character could end the header
+    and start another (header injection), and a long one bloats every request.
+    """
+    if value is None:
+        value = os.environ.get(ENV_APP_INFO) or None
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"app_info must be a str, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError("app_info is empty: name your application, e.g. 'my-shop/1.4'")
+    if len(value) > MAX_APP_INFO:
+        raise ValueError(f"app_info is {len(value)} characters long, at most {MAX_APP_INFO}")
+    if any(ord(ch) < 0x20 or ord(ch) >= 0x7F for ch in value):
+        raise ValueError(
+            "app_info must be printable ASCII (no control characters: it goes in the "
+            f"User-Agent header), got {value[:40]!r}"
+        )
+    return value.strip()
 
 
 def resolve_base_url(environment: str | None, base_url: str | None) -> str:

@@ -173,7 +173,9 @@ class ChainSender:
         self._headers = {
             "Content-Type": CONTENT_TYPE,
             "Accept": "application/json",
-            "User-Agent": USER_AGENT,
+            "User-Agent": (
+                USER_AGENT if settings.app_info is None else f"{USER_AGENT} {settings.app_info}"
+            ),
         }
         self._extensions = {"timeout": settings.timeout.as_dict()}
         self.retry_policy = settings.retry_policy

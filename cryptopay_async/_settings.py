@@ -31,6 +31,8 @@ class ClientSettings:
     retry_policy: RetryPolicy
     middleware: tuple[Middleware, ...] = ()
     max_concurrency: int = _config.DEFAULT_MAX_CONCURRENCY
+    app_info: str | None = None
+    """Your application's name and version, appended to the SDK's User-Agent."""
 
     @classmethod
     def resolve(
@@ -46,6 +48,7 @@ class ClientSettings:
         retry_policy: RetryPolicy | None,
         middleware: Sequence[Middleware],
         max_concurrency: int,
+        app_info: str | None = None,
     ) -> ClientSettings:
         """Arguments first, then the ``CRYPTOPAY_*`` environment; ``ValueError`` naming
         the argument and the variable when a credential is missing or malformed."""
@@ -64,6 +67,7 @@ class ClientSettings:
             retry_policy=attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries),
             middleware=tuple(middleware),
             max_concurrency=max_concurrency,
+            app_info=_config.app_info(app_info),
         )
 
     def with_options(
