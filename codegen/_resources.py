@@ -203,8 +203,8 @@ def generate_resources(endpoints: list[dict[str, Any]], models: dict[str, Any]) 
             ),
             "",
             "    def __init__(self, sender: Sender) -> None:",
-            "        self.sender = sender",
-            *(f"        self.{r} = {class_name(r)}(self)" for r in names),
+            "        self.sender: Sender = sender",
+            *(f"        self.{r}: {class_name(r)} = {class_name(r)}(self)" for r in names),
         ]
     )
     classes.append(

@@ -68,7 +68,9 @@ class CallbackReceiver:
             raise ValueError("pass either deduplicator or store, not both")
         self.handler = handler
         self._secret = secret
-        self.deduplicator = deduplicator if deduplicator is not None else Deduplicator(store)
+        self.deduplicator: Deduplicator = (
+            deduplicator if deduplicator is not None else Deduplicator(store)
+        )
 
     async def receive(self, body: bytes, signature: str | None) -> Outcome:
         try:

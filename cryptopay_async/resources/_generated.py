@@ -1580,18 +1580,18 @@ class Resources:
     )
 
     def __init__(self, sender: Sender) -> None:
-        self.sender = sender
-        self.accounts = Accounts(self)
-        self.channels = Channels(self)
-        self.coin_withdrawals = CoinWithdrawals(self)
-        self.coins = Coins(self)
-        self.customers = Customers(self)
-        self.exchange_transfers = ExchangeTransfers(self)
-        self.invoices = Invoices(self)
-        self.rates = Rates(self)
-        self.risks = Risks(self)
-        self.subscriptions = Subscriptions(self)
-        self.transactions = Transactions(self)
+        self.sender: Sender = sender
+        self.accounts: Accounts = Accounts(self)
+        self.channels: Channels = Channels(self)
+        self.coin_withdrawals: CoinWithdrawals = CoinWithdrawals(self)
+        self.coins: Coins = Coins(self)
+        self.customers: Customers = Customers(self)
+        self.exchange_transfers: ExchangeTransfers = ExchangeTransfers(self)
+        self.invoices: Invoices = Invoices(self)
+        self.rates: Rates = Rates(self)
+        self.risks: Risks = Risks(self)
+        self.subscriptions: Subscriptions = Subscriptions(self)
+        self.transactions: Transactions = Transactions(self)
 
 
 RESOURCE_NAMES = (
