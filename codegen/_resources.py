@@ -42,10 +42,10 @@ def argument(spec: dict[str, Any], optional: bool) -> tuple[str, str]:
         ann, check = f"{spec['enum']} | str", f"partial(arg.choice, enum={spec['enum']})"
     elif "model" in spec:
         model = spec["model"]
-        ann, check = f"{model} | Mapping[str, Any]", f"partial(arg.nested, cls={model})"
+        ann, check = f"{model} | {model}Params", f"partial(arg.nested, cls={model})"
     elif kind == "array":
         model = spec["items"]["model"]
-        ann = f"Sequence[{model} | Mapping[str, Any]]"
+        ann = f"Sequence[{model} | {model}Params]"
         check = f"partial(arg.nested_list, cls={model})"
     elif kind == "object":
         ann, check = "Mapping[str, str]", "arg.string_map"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import NotRequired, TypedDict
 
 import attrs
 
@@ -472,10 +473,38 @@ class Transaction(ApiModel):
     risk: Risk | None = None
 
 
+class BeneficiaryAddressParams(TypedDict):
+    """``BeneficiaryAddress`` as a dict, as request arguments take it."""
+
+    country: str
+    city: NotRequired[str]
+    line_1: NotRequired[str]
+    line_2: NotRequired[str]
+    post_code: NotRequired[str]
+
+
+class BeneficiaryParams(TypedDict):
+    """``Beneficiary`` as a dict, as request arguments take it."""
+
+    type: BeneficiaryType | str
+    name: str
+    address: BeneficiaryAddressParams
+
+
+class CustomerAddressParams(TypedDict):
+    """``CustomerAddress`` as a dict, as request arguments take it."""
+
+    address: str
+    currency: str
+    network: str
+
+
 __all__ = [
     "Account",
     "Beneficiary",
     "BeneficiaryAddress",
+    "BeneficiaryAddressParams",
+    "BeneficiaryParams",
     "BeneficiaryType",
     "Channel",
     "ChannelPayment",
@@ -491,6 +520,7 @@ __all__ = [
     "CoinWithdrawalsConfig",
     "Customer",
     "CustomerAddress",
+    "CustomerAddressParams",
     "Exchange",
     "ExchangeTransfer",
     "Invoice",

@@ -14,7 +14,15 @@ import httpx
 
 from cryptopay_async import APIResponse, AsyncCryptopay
 from cryptopay_async.callbacks import Callback, CallbackReceiver, verify
-from cryptopay_async.models import AsyncPager, Invoice, Page, Rate
+from cryptopay_async.models import (
+    AsyncPager,
+    CoinWithdrawal,
+    Customer,
+    CustomerAddressParams,
+    Invoice,
+    Page,
+    Rate,
+)
 
 
 async def client_calls() -> None:
@@ -51,6 +59,23 @@ async def client_calls() -> None:
     raw = await client.with_raw_response.invoices.retrieve("id", timeout=1.0)
     assert_type(raw, APIResponse[Any])
     assert_type(raw.status_code, int)
+
+    withdrawal = await client.coin_withdrawals.create(
+        address="bc1q",
+        charged_currency="EUR",
+        received_currency="BTC",
+        charged_amount="10",
+        beneficiary={
+            "type": "natural_person",
+            "name": "Ada",
+            "address": {"country": "PT", "city": "Lisbon"},  # optional keys may be left out
+        },
+    )
+    assert_type(withdrawal, CoinWithdrawal)
+    address: CustomerAddressParams = {"address": "bc1q", "currency": "BTC", "network": "bitcoin"}
+    assert_type(
+        await client.customers.create(id="C-1", currency="EUR", addresses=[address]), Customer
+    )
 
     shop = client.with_options(api_key="k2", api_secret="s2", callback_secret=["new", "old"])
     assert_type(shop, AsyncCryptopay)
