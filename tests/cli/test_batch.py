@@ -28,6 +28,7 @@ from cryptopay_async.cli._batch import (
     ResultsFile,
     Row,
     RowError,
+    Store,
     check_columns,
     read_rows,
     run_batch,
@@ -136,7 +137,7 @@ def test_a_quoted_cell_with_a_line_break_stays_in_its_row(tmp_path: Path, cell: 
 def test_a_custom_id_twice_in_one_file_is_refused_on_the_later_row(tmp_path: Path) -> None:
     rows = [{**INVOICE, "custom_id": "A"}, {**INVOICE, "custom_id": "B"}]
     rows.append({**INVOICE, "custom_id": "A"})
-    checked = check_columns("invoices", read_rows(write_csv(tmp_path / "rows.csv", rows)))
+    checked = list(check_columns("invoices", read_rows(write_csv(tmp_path / "rows.csv", rows))))
     assert [type(row).__name__ for row in checked] == ["Row", "Row", "RowError"]
     assert "custom_id 'A' is also on row 1" in str(checked[2])
 
@@ -154,20 +155,24 @@ async def batch(emulator: CryptopayEmulator, kind: Any, source: Path, **options:
     )
 
 
-async def test_invoices_once_and_a_rerun_reports_every_row(tmp_path: Path) -> None:
+async def test_a_rerun_sends_nothing_for_the_rows_done_and_reports_every_row(
+    tmp_path: Path,
+) -> None:
     emulator = CryptopayEmulator()
     rows = [{**INVOICE, "custom_id": f"INV-{n}"} for n in range(12)]
     rows.insert(5, {**INVOICE, "custom_id": "INV-BAD", "price_amount": "ten"})
     source = write_csv(tmp_path / "invoices.csv", rows)
     assert await batch(emulator, "invoices", source) == 1
     first = results(source.with_suffix(".results.csv"))
+    sent = emulator.requests_seen
     assert await batch(emulator, "invoices", source) == 1
     second = results(source.with_suffix(".results.csv"))
 
+    assert sent == 12  # one request per invoice row
+    assert emulator.requests_seen == sent  # the rerun read the results, sent nothing
     assert [r["outcome"] for r in first.values()].count("created") == 12
     assert "price_amount is not a decimal number: 'ten'" in first[6]["error"]
-    assert [r["outcome"] for r in second.values()].count("already-existed") == 12
-    assert {n: r["id"] for n, r in first.items()} == {n: r["id"] for n, r in second.items()}
+    assert second == first
     assert list(second) == list(range(1, 14))  # in row order
     assert len(emulator.api.objects["invoices"]) == 12
 
@@ -198,7 +203,8 @@ async def test_payouts_are_created_and_committed_once(tmp_path: Path) -> None:
     assert await batch(emulator, "payouts", source) == 0
     outcome = results(source.with_suffix(".results.csv"))
     assert {r["status"] for r in outcome.values()} == {"pending"}
-    assert {r["outcome"] for r in outcome.values()} == {"already-existed"}
+    assert outcome[1]["outcome"] == "already-existed"
+    assert {r["outcome"] for n, r in outcome.items() if n > 1} == {"created"}
     for row in rows:
         assert len(emulator.ledger_for(row["custom_id"])) == 1
 
@@ -254,8 +260,8 @@ def test_interrupted_run_is_finished_by_running_it_again(tmp_path: Path) -> None
     final = results(report)
     assert list(final) == list(range(1, 61))
     assert {r["status"] for r in final.values()} == {"pending"}
-    outcomes = {r["outcome"] for r in final.values()}
-    assert outcomes == {"created", "already-existed"}
+    # every row the first run started was finished and recorded: the rerun did the others
+    assert {r["outcome"] for r in final.values()} == {"created"}
     stored = [w["custom_id"] for w in emulator.api.objects["coin_withdrawals"].values()]
     assert sorted(stored) == [row["custom_id"] for row in rows]
     for row in rows:
@@ -272,7 +278,7 @@ def test_dry_run_needs_no_credentials_and_exits_2_for_an_invalid_row(tmp_path: P
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "row 2 (B): ValueError: price_amount" in done.stdout
-    assert [r["outcome"] for r in results(source.with_suffix(".results.csv")).values()] == [
+    assert [r["outcome"] for r in results(source.with_suffix(".dry-run.csv")).values()] == [
         "valid",
         "failed",
     ]
@@ -325,5 +331,5 @@ def test_a_crash_while_sorting_the_results_leaves_the_rows_already_written(
 
     monkeypatch.setattr(ResultsFile, "write", crash_on_second_row)
     with pytest.raises(OSError, match="disk full"):
-        out.close(outcomes)
+        out.close(Store())
     assert sorted(results(path)) == [1, 2]

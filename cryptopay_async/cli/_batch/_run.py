@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import csv
 import inspect
-import io
 import json
-import os
 import signal
+import tempfile
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from pathlib import Path
@@ -45,11 +45,21 @@ from cryptopay_async import (
     ServerError,
 )
 from cryptopay_async._exactly_once import existing
+from cryptopay_async.cli._batch._results import (
+    DONE,
+    DRY_STATUS,
+    Outcome,
+    ResultsFile,
+    ResultsMismatch,
+    Store,
+    holds_a_real_run,
+    recorded,
+)
+from cryptopay_async.ratelimit import TokenBucket
 
 Kind = Literal["invoices", "payouts"]
 ClientFactory = Callable[[], AbstractAsyncContextManager[AsyncCryptopay]]
 
-RESULT_FIELDS = ("row", "custom_id", "id", "status", "outcome", "error")
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 _BOOLEAN_COLUMNS = frozenset({"travel_rule_compliant"})
 _JSON_COLUMNS = frozenset({"metadata", "beneficiary"})
@@ -76,27 +86,23 @@ class Row:
         return str(self.values.get("custom_id") or "")
 
 
-@attrs.define
-class Outcome:
-    row: int
-    custom_id: str
-    id: str = ""
-    status: str = ""
-    outcome: str = "failed"
-    error: str = ""
+def read_rows(path: Path) -> Iterator[Row | RowError]:
+    """Every data row of a CSV or JSON Lines file, or the reason it cannot be read.
+
+    Streamed: one row in memory at a time, whatever the size of the file.
+    """
+    with path.open(encoding="utf-8-sig", newline="") as text:
+        start = text.read(4096).lstrip()
+        text.seek(0)
+        if path.suffix.lower() in (".jsonl", ".ndjson") or start.startswith("{"):
+            yield from _json_lines(text)
+        else:
+            yield from _csv_rows(text)
 
 
-def read_rows(path: Path) -> list[Row | RowError]:
-    """Every data row of a CSV or JSON Lines file, or the reason it cannot be read."""
-    text = path.read_text(encoding="utf-8-sig")
-    if path.suffix.lower() in (".jsonl", ".ndjson") or text.lstrip().startswith("{"):
-        return list(_json_lines(text))
-    return list(_csv_rows(text))
-
-
-def _json_lines(text: str) -> Iterator[Row | RowError]:
+def _json_lines(lines: Iterable[str]) -> Iterator[Row | RowError]:
     number = 0
-    for line in text.splitlines():
+    for line in lines:
         if not line.strip():
             continue
         number += 1
@@ -111,10 +117,10 @@ def _json_lines(text: str) -> Iterator[Row | RowError]:
         yield Row(number, {k: v for k, v in value.items() if v is not None})
 
 
-def _csv_rows(text: str) -> Iterator[Row | RowError]:
+def _csv_rows(text: IO[str]) -> Iterator[Row | RowError]:
     # The csv module splits records itself: quoted newlines stay inside their field, and
     # characters str.splitlines() would break on (U+2028, U+0085) are plain text.
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.DictReader(text)
     number = 0
     try:
         for number, record in enumerate(reader, start=1):
@@ -150,7 +156,9 @@ def _from_text(column: str, raw: str) -> Any:
     return raw
 
 
-def check_columns(kind: Kind, rows: list[Row | RowError]) -> list[Row | RowError]:
+def check_columns(
+    kind: Kind, rows: Iterable[Row | RowError], seen: Store | None = None
+) -> Iterator[Row | RowError]:
     """Refuse unknown or missing columns and custom_ids used twice, naming the row."""
     create = _create_method(kind)
     parameters = {
@@ -161,11 +169,10 @@ def check_columns(kind: Kind, rows: list[Row | RowError]) -> list[Row | RowError
     allowed = {name for name in parameters if name not in _REFUSED[kind]}
     required = {name for name, p in parameters.items() if p.default is inspect.Parameter.empty}
     required.add("custom_id")
-    first_row: dict[str, int] = {}
-    checked: list[Row | RowError] = []
+    seen = seen or Store()
     for row in rows:
         if isinstance(row, RowError):
-            checked.append(row)
+            yield row
             continue
         problems = []
         refused = sorted(set(row.values) & _REFUSED[kind])
@@ -180,15 +187,12 @@ def check_columns(kind: Kind, rows: list[Row | RowError]) -> list[Row | RowError
         custom_id = row.values.get("custom_id")
         if custom_id is not None and not isinstance(custom_id, str):
             problems.append("custom_id must be text")
-        elif custom_id in first_row:
-            problems.append(f"custom_id {custom_id!r} is also on row {first_row[custom_id]}")
-        elif custom_id is not None:
-            first_row[custom_id] = row.number
+        elif custom_id is not None and (first := seen.first_row_of(custom_id, row.number)):
+            problems.append(f"custom_id {custom_id!r} is also on row {first}")
         if problems:
-            checked.append(RowError(row.number, "; ".join(problems), row.custom_id))
+            yield RowError(row.number, "; ".join(problems), row.custom_id)
         else:
-            checked.append(row)
-    return checked
+            yield row
 
 
 def _create_method(kind: Kind) -> Callable[..., Any]:
@@ -216,7 +220,9 @@ def dry_run_client() -> AsyncCryptopay:
     )
 
 
-async def process(client: AsyncCryptopay, kind: Kind, row: Row, dry_run: bool) -> Outcome:
+async def process(
+    client: AsyncCryptopay, kind: Kind, row: Row, dry_run: bool, calls: list[int] | None = None
+) -> Outcome:
     """One row, tried again after a passing failure; never raises for the row's own errors.
 
     Trying a whole row again is safe: its create is found by custom_id, its commit is
@@ -225,7 +231,7 @@ async def process(client: AsyncCryptopay, kind: Kind, row: Row, dry_run: bool) -
     outcome = Outcome(row.number, row.custom_id)
     for attempt in range(ROW_ATTEMPTS):
         try:
-            await _row(client, kind, row, dry_run, outcome)
+            await _row(client, kind, row, dry_run, outcome, calls or [0])
         except _PASSING as exc:
             if attempt + 1 < ROW_ATTEMPTS:
                 await anyio.sleep(_pause(exc, attempt))
@@ -248,22 +254,26 @@ def _pause(error: Exception, attempt: int) -> float:
 
 
 async def _row(
-    client: AsyncCryptopay, kind: Kind, row: Row, dry_run: bool, outcome: Outcome
+    client: AsyncCryptopay, kind: Kind, row: Row, dry_run: bool, outcome: Outcome, calls: list[int]
 ) -> None:
     if dry_run:
+        outcome.status = DRY_STATUS
         try:
             await _create(client, kind, row.values)
         except _DryRun:
-            outcome.outcome, outcome.status = "valid", "not sent (dry run)"
+            outcome.outcome = "valid"
         return
+    calls[0] += 1
     try:
         found, outcome.outcome = await _create(client, kind, row.values), "created"
     except ConflictError:  # an earlier run created it: read it back, check it
+        calls[0] += 1
         operation = "invoices.create" if kind == "invoices" else "coin_withdrawals.create"
         found = await existing(client, operation, row.values)
         if outcome.outcome != "created":  # not made by an earlier try of this row
             outcome.outcome = "already-existed"
     if kind == "payouts" and str(found.status) == "new":
+        calls[0] += 1
         found = await client.coin_withdrawals.commit(found.id)
     outcome.id, outcome.status = found.id, str(found.status)
 
@@ -274,43 +284,37 @@ async def _create(client: AsyncCryptopay, kind: Kind, values: dict[str, Any]) ->
     return await client.coin_withdrawals.create(**values)
 
 
-class ResultsFile:
-    """Results as rows finish: CSV, or JSON Lines when the file name says so."""
+@attrs.frozen
+class Rate:
+    """At most ``requests`` per ``seconds`` for the batch (``--rate 100/60``)."""
 
-    def __init__(self, path: Path, *, json_lines: bool | None = None) -> None:
-        self.path = path
-        self.json = (
-            path.suffix.lower() in (".jsonl", ".ndjson") if json_lines is None else json_lines
-        )
-        self._file: IO[str] = path.open("w", encoding="utf-8", newline="")
-        self._csv = csv.DictWriter(self._file, fieldnames=RESULT_FIELDS)
-        if not self.json:
-            self._csv.writeheader()
-            self._file.flush()
+    requests: int
+    seconds: float
 
-    def write(self, outcome: Outcome) -> None:
-        record = attrs.asdict(outcome)
-        if self.json:
-            self._file.write(json.dumps(record) + "\n")
-        else:
-            self._csv.writerow(record)
-        self._file.flush()
-
-    def close(self, outcomes: list[Outcome]) -> None:
-        """Rewrite what was written as rows finished, in row order.
-
-        Written beside it and then renamed over it: a crash while rewriting leaves the
-        file written as rows finished, never a truncated one.
-        """
-        self._file.close()
-        sorted_path = self.path.with_name(f".{self.path.name}.sorting")
-        replacement = ResultsFile(sorted_path, json_lines=self.json)
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        requests, _, seconds = text.partition("/")
         try:
-            for outcome in sorted(outcomes, key=lambda o: o.row):
-                replacement.write(outcome)
-        finally:
-            replacement._file.close()
-        os.replace(sorted_path, self.path)
+            rate = cls(int(requests), float(seconds or "nan"))
+        except ValueError:
+            rate = cls(0, 0.0)
+        if not (rate.requests > 0 and 0 < rate.seconds < float("inf")):
+            raise ValueError(f"a rate is REQUESTS/SECONDS, e.g. 100/60, got {text!r}")
+        return rate
+
+
+def key_rate(limiter: Any) -> Rate | None:
+    """The rate of a client's limiter, when it says (TokenBucket, RedisTokenBucket)."""
+    current = getattr(limiter, "current", None)
+    limiter = current() if callable(current) else limiter
+    requests, seconds = getattr(limiter, "rate", None), getattr(limiter, "period", None)
+    if isinstance(requests, int) and isinstance(seconds, float):
+        return Rate(requests, seconds)
+    return None
+
+
+# Requests a row needs with no fault: the create, and for a payout its commit.
+REQUESTS_PER_ROW: dict[Kind, int] = {"invoices": 1, "payouts": 2}
 
 
 async def run_batch(
@@ -324,81 +328,229 @@ async def run_batch(
     console: Console,
     quiet: bool = False,
     graceful: bool = False,
+    rate: Rate | None = None,
 ) -> int:
-    """Process every row; 0 if all succeeded (or, dry, all are valid), 1 otherwise.
+    """Process every row not done by an earlier run; 0 if all succeeded (or, dry, all are
+    valid), 1 otherwise.
 
-    With ``graceful`` (the command), Ctrl-C or SIGTERM stops taking rows and returns
-    ``INTERRUPTED`` once the rows in flight are done.
+    A real run reads ``results`` first: rows recorded there as done (with their object id)
+    are skipped without a request, and new lines are appended. A results file of another
+    input or kind raises ``ResultsMismatch`` before anything is sent; a dry run refuses a
+    results file that holds a real run's results.
+
+    With ``graceful`` (the command), Ctrl-C or SIGTERM drops the rows that have sent
+    nothing yet (reported as not started), settles those in flight and returns
+    ``INTERRUPTED``.
     """
-    rows = check_columns(kind, read_rows(source))
+    with tempfile.TemporaryDirectory(prefix="cryptopay-batch-") as scratch:
+        store = Store(Path(scratch))
+        try:
+            return await _run(
+                kind,
+                source,
+                results,
+                store,
+                client,
+                workers,
+                dry_run,
+                console,
+                quiet,
+                graceful,
+                rate,
+            )
+        finally:
+            store.close()
+
+
+async def _run(
+    kind: Kind,
+    source: Path,
+    results: Path,
+    store: Store,
+    client: ClientFactory,
+    workers: int,
+    dry_run: bool,
+    console: Console,
+    quiet: bool,
+    graceful: bool,
+    rate: Rate | None,
+) -> int:
+    total: int | None = None
+    if dry_run:
+        if holds_a_real_run(results):
+            raise ResultsMismatch(
+                f"{results} holds the results of a real run; a dry run never writes over "
+                "them: give --results another file"
+            )
+    elif store.load_prior(recorded(results), kind, results):
+        total = _check_prior_belongs(store, source, results)
     stopping = anyio.Event()
     tally: Counter[str] = Counter()
-    done: list[Outcome] = []
-    out = ResultsFile(results)
+    unsent: set[anyio.CancelScope] = set()
+    out = ResultsFile(results, append=not dry_run)
+    todo = check_columns(kind, read_rows(source), store)
+    started = time.monotonic()
+    sent_before = 0
+    calls = [0]  # requests the rows asked for (the client's own retries not counted)
 
     def record(outcome: Outcome) -> None:
+        outcome.kind = kind
         out.write(outcome)
-        done.append(outcome)
         tally[outcome.outcome] += 1
 
     try:
-        for problem in (r for r in rows if isinstance(r, RowError)):
-            record(Outcome(problem.number, problem.custom_id, error=str(problem)))
-            console.print(f"[red]{problem}[/]", markup=True, highlight=False)
-        todo = iter([r for r in rows if isinstance(r, Row)])
         factory = (lambda: dry_run_client()) if dry_run else client
-        with _progress(console, quiet) as progress:
-            task = progress.add_task(f"{kind}", total=len(rows), done="")
-            progress.update(task, advance=tally["failed"])
-            async with factory() as api:
+        async with factory() as api:
+            limit = rate or (None if dry_run else key_rate(api.rate_limiter))
+            gate = TokenBucket(rate.requests, rate.seconds) if rate else None
+            with _progress(console, quiet) as progress:
+                task = progress.add_task(kind, total=total, done="")
+
+                def show() -> None:
+                    handled = sum(tally.values())
+                    left = None if total is None else total - handled
+                    line = ", ".join(f"{n} {k}" for k, n in sorted(tally.items()))
+                    elapsed = time.monotonic() - started
+                    line += f"; {calls[0] / elapsed if elapsed else 0:.1f} req/s"
+                    if left is not None and limit is not None:
+                        eta = left * REQUESTS_PER_ROW[kind] * limit.seconds / limit.requests
+                        line += f"; {left} left, ETA {_duration(eta)}"
+                    progress.update(task, completed=handled, done=line)
 
                 async def worker() -> None:
                     for row in todo:
                         if stopping.is_set():
+                            tally["not started"] += 1
+                            continue
+                        if isinstance(row, RowError):
+                            record(Outcome(row.number, row.custom_id, error=str(row)))
+                            if dry_run:
+                                tally["failed"] -= 1
+                                tally["invalid"] += 1
+                            console.print(f"[red]{row}[/]", markup=True, highlight=False)
+                        elif _done_before(store, kind, row):
+                            tally["done before"] += 1
+                        else:
+                            await _one(row)
+                        show()
+
+                async def _one(row: Row) -> None:
+                    if gate is not None:
+                        with anyio.CancelScope() as waiting:
+                            unsent.add(waiting)
+                            for _ in range(REQUESTS_PER_ROW[kind]):
+                                await gate.acquire()
+                        unsent.discard(waiting)
+                        if waiting.cancel_called:
+                            tally["not started"] += 1
                             return
-                        outcome = await process(api, kind, row, dry_run)
-                        record(outcome)
-                        if outcome.outcome == "failed":
-                            console.print(
-                                f"row {row.number} ({row.custom_id}): {outcome.error}",
-                                markup=False,
-                                highlight=False,
-                            )
-                        summary = ", ".join(f"{n} {k}" for k, n in sorted(tally.items()))
-                        progress.update(task, advance=1, done=summary)
+                    outcome = await process(api, kind, row, dry_run, calls)
+                    record(outcome)
+                    if outcome.outcome == "failed":
+                        console.print(
+                            f"row {row.number} ({row.custom_id}): {outcome.error}",
+                            markup=False,
+                            highlight=False,
+                        )
+
+                def stop() -> None:
+                    stopping.set()
+                    for scope in unsent:
+                        scope.cancel()
 
                 async with anyio.create_task_group() as outer:
                     if graceful:
-                        outer.start_soon(_stop_on_signal, stopping, outer.cancel_scope, console)
+                        outer.start_soon(_stop_on_signal, stop, outer.cancel_scope, console)
                     async with anyio.create_task_group() as tg:
                         for _ in range(workers):
                             tg.start_soon(worker)
                     outer.cancel_scope.cancel()  # all rows done: stop watching for signals
+                sent_before = calls[0]
     finally:
-        out.close(done)
-    line = ", ".join(f"{n} {k}" for k, n in sorted(tally.items())) or "no rows"
-    console.print(f"{len(rows)} rows: {line}; results in {results}", markup=False)
+        out.close(store)
+    handled = sum(tally.values())
+    line = ", ".join(f"{n} {k}" for k, n in sorted(tally.items()) if n) or "no rows"
+    console.print(f"{handled} rows: {line}; results in {results}", markup=False)
+    if not dry_run:
+        console.print(
+            _summary(kind, tally, sent_before, time.monotonic() - started, limit), markup=False
+        )
     if stopping.is_set():
         return INTERRUPTED
-    return 1 if tally["failed"] else 0
+    return 1 if tally["failed"] or tally["invalid"] else 0
+
+
+def _summary(kind: Kind, tally: Counter[str], sent: int, wall: float, limit: Rate | None) -> str:
+    worked = tally["created"] + tally["already-existed"] + tally["failed"]
+    per_row = f"{sent / worked:.2f}" if worked else "-"
+    line = f"{sent} requests, {per_row} per row sent (least: {REQUESTS_PER_ROW[kind]})"
+    if limit is not None:
+        least = sent * limit.seconds / limit.requests
+        cap = f"{limit.requests}/{limit.seconds:g}s"
+        line += f"; wall time {_duration(wall)}, least at {cap}: {_duration(least)}"
+    return line
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+
+
+def _done_before(store: Store, kind: Kind, row: Row) -> bool:
+    prior = store.prior(row.number)
+    if prior is None:
+        return False
+    custom_id, object_id, status, outcome = prior
+    return (
+        custom_id == row.custom_id
+        and bool(object_id)
+        and outcome in DONE
+        and not (kind == "payouts" and status == "new")  # created, not yet committed
+    )
+
+
+def _check_prior_belongs(store: Store, source: Path, results: Path) -> int:
+    """Refuse results whose rows hold other custom_ids than ``source``; count its rows."""
+    rows = 0
+    for row in read_rows(source):
+        rows = row.number
+        prior = store.prior(row.number)
+        custom_id = row.custom_id
+        if prior is not None and prior[0] and custom_id and prior[0] != custom_id:
+            raise ResultsMismatch(
+                f"{results} is not the results of {source}: its row {row.number} is "
+                f"custom_id {prior[0]!r}, the file's is {custom_id!r}; give --results "
+                "another file"
+            )
+    if store.last_prior_row() > rows:
+        raise ResultsMismatch(
+            f"{results} is not the results of {source}: it has row "
+            f"{store.last_prior_row()}, the file has {rows} rows; give --results another file"
+        )
+    return rows
 
 
 INTERRUPTED = 130
 
 
 async def _stop_on_signal(
-    stopping: anyio.Event, scope: anyio.CancelScope, console: Console
+    stop: Callable[[], None], scope: anyio.CancelScope, console: Console
 ) -> None:
-    """First Ctrl-C: start no new row, finish those in flight (a payout created is also
-    committed, not left to expire). A second one stops at once."""
+    """First Ctrl-C or SIGTERM: drop the rows that sent nothing yet, finish those in
+    flight (a payout created is also committed, not left to expire). A second one stops
+    at once."""
+    stopped = False
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for _ in signals:
-            if stopping.is_set():
+            if stopped:
                 scope.cancel()
                 return
-            stopping.set()
+            stopped = True
+            stop()
             console.print(
-                "stopping: finishing the rows in flight (Ctrl-C again to stop at once)",
+                "stopping: finishing the rows in flight, starting no other "
+                "(Ctrl-C again to stop at once)",
                 markup=False,
             )
 
@@ -440,6 +592,15 @@ ResultsOption = Annotated[
     typer.Option(help="where to write one line per row (default: FILE.results.csv)"),
 ]
 WorkersOption = Annotated[int, typer.Option(min=1, max=100, help="concurrent workers")]
+RateOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="CRYPTOPAY_BATCH_RATE",
+        help="at most N requests per SECONDS for this batch (e.g. 100/60 leaves half of "
+        "the key to the live service); the key's own limit still holds for everything",
+        metavar="N/SECONDS",
+    ),
+]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="check every row as for real; send nothing")
 ]
@@ -452,8 +613,9 @@ def _register(kind: Kind, summary: str) -> None:
         results: ResultsOption = None,
         workers: WorkersOption = 8,
         dry_run: DryRunOption = False,
+        rate: RateOption = None,
     ) -> None:
-        _command(ctx, kind, file, results, workers, dry_run)
+        _command(ctx, kind, file, results, workers, dry_run, rate)
 
     command.__doc__ = summary
     batch_app.command(kind)(command)
@@ -464,12 +626,23 @@ _register("payouts", "One payout per row (coin_withdrawals.create arguments), th
 
 
 def _command(
-    ctx: typer.Context, kind: Kind, file: Path, results: Path | None, workers: int, dry: bool
+    ctx: typer.Context,
+    kind: Kind,
+    file: Path,
+    results: Path | None,
+    workers: int,
+    dry: bool,
+    rate_text: str | None,
 ) -> None:
     from cryptopay_async.cli._app import EXIT_API, EXIT_USAGE, fail
 
     settings = ctx.obj
-    target = results or file.with_name(f"{file.stem}.results.csv")
+    try:
+        rate = Rate.parse(rate_text) if rate_text else None
+    except ValueError as exc:
+        raise fail(f"--rate: {exc}", EXIT_USAGE) from None
+    suffix = "dry-run" if dry else "results"
+    target = results or file.with_name(f"{file.stem}.{suffix}.csv")
     console = Console(highlight=False, soft_wrap=True)
     try:
         code = anyio.run(
@@ -483,8 +656,11 @@ def _command(
                 console=console,
                 quiet=settings.as_json,
                 graceful=True,
+                rate=rate,
             )
         )
+    except ResultsMismatch as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
     except KeyboardInterrupt:
         code = INTERRUPTED
     except (OSError, UnicodeDecodeError) as exc:
