@@ -1,0 +1,100 @@
+"""Resuming a batch: a kill at any point, then the same command, moves every payout once."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from cryptopay_async.cli._batch import ResultsMismatch, run_batch
+from cryptopay_async.testing import CryptopayEmulator, Faults, serve_in_thread
+from tests.cli.test_batch import INVOICE, PAYOUT, batch, results, write_csv
+
+pytestmark = pytest.mark.anyio
+
+
+def test_a_payout_batch_killed_at_a_random_point_is_finished_once_by_a_rerun(
+    tmp_path: Path,
+) -> None:
+    emulator = CryptopayEmulator(faults=Faults(latency=0.02))
+    rows = [{**PAYOUT, "custom_id": f"PAY-{n:03d}"} for n in range(40)]
+    source = write_csv(tmp_path / "payouts.csv", rows)
+    report = source.with_suffix(".results.csv")
+    with serve_in_thread(emulator.asgi_app) as url:
+        env = {
+            **os.environ,
+            "CRYPTOPAY_API_KEY": emulator.api_key,
+            "CRYPTOPAY_API_SECRET": emulator.api_secret,
+            "CRYPTOPAY_BASE_URL": url,
+        }
+        command = [sys.executable, "-m", "cryptopay_async", "batch", "payouts", str(source)]
+        first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        target = random.randint(3, 35)
+        deadline = time.monotonic() + 30
+        while len(report.read_text().splitlines() if report.exists() else []) <= target:
+            assert time.monotonic() < deadline, "the first run made no progress"
+            time.sleep(0.01)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        finished = {n for n, r in results(report).items() if r["outcome"] == "created"}
+        before = emulator.requests_seen
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert second.returncode == 0, second.stdout + second.stderr
+    final = results(report)
+    assert list(final) == list(range(1, 41))
+    assert {r["status"] for r in final.values()} == {"pending"}
+    with emulator.lock:  # one withdrawal per row, each committed (pending) once
+        stored = list(emulator.api.objects["coin_withdrawals"].values())
+    assert sorted(w["custom_id"] for w in stored) == [row["custom_id"] for row in rows]
+    assert {w["status"] for w in stored} == {"pending"}
+    for row in rows:  # one ledger movement per row
+        assert len(emulator.ledger_for(row["custom_id"])) == 1
+    # the rerun spent requests only on the rows the first run had not finished
+    unfinished = len(rows) - len(finished)
+    assert emulator.requests_seen - before <= 3 * unfinished
+
+
+async def test_a_results_file_of_another_input_is_refused_before_sending(tmp_path: Path) -> None:
+    emulator = CryptopayEmulator()
+    first = write_csv(tmp_path / "a.csv", [{**INVOICE, "custom_id": "A"}])
+    assert await batch(emulator, "invoices", first) == 0
+    other = write_csv(tmp_path / "b.csv", [{**INVOICE, "custom_id": "B"}])
+    with pytest.raises(ResultsMismatch, match="custom_id 'A', the file's is 'B'"):
+        await run_batch(
+            "invoices",
+            other,
+            first.with_suffix(".results.csv"),
+            client=lambda: emulator.client(rate_limiter=None),
+            workers=1,
+            dry_run=False,
+            console=Console(quiet=True),
+        )
+    assert emulator.requests_seen == 1
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda text: text[:-7], id="cut-mid-line"),
+        pytest.param(lambda text: text.replace("created", "failed", 1), id="edited-outcome"),
+        pytest.param(lambda text: text.replace(",created", ',crea"ted', 1), id="edited-garbage"),
+    ],
+)
+async def test_a_damaged_results_file_creates_nothing_twice(tmp_path: Path, damage: object) -> None:
+    emulator = CryptopayEmulator()
+    rows = [{**PAYOUT, "custom_id": f"P-{n}"} for n in range(5)]
+    source = write_csv(tmp_path / "payouts.csv", rows)
+    report = source.with_suffix(".results.csv")
+    assert await batch(emulator, "payouts", source) == 0
+    report.write_text(damage(report.read_text()))  # type: ignore[operator]
+    assert await batch(emulator, "payouts", source) == 0
+    assert {r["status"] for r in results(report).values()} == {"pending"}
+    for row in rows:
+        assert len(emulator.ledger_for(row["custom_id"])) == 1
