@@ -118,3 +118,24 @@ async def test_a_damaged_results_file_creates_nothing_twice(tmp_path: Path, dama
     assert {r["status"] for r in results(report).values()} == {"pending"}
     for row in rows:
         assert len(emulator.ledger_for(row["custom_id"])) == 1
+
+
+async def test_verify_lists_pages_and_settles_again_a_row_the_api_does_not_know(
+    tmp_path: Path,
+) -> None:
+    emulator = CryptopayEmulator()
+    rows = [{**INVOICE, "custom_id": f"INV-{n}"} for n in range(120)]
+    source = write_csv(tmp_path / "invoices.csv", rows)
+    report = source.with_suffix(".results.csv")
+    assert await batch(emulator, "invoices", source) == 0
+    first = results(report)
+    edited = report.read_text().replace(first[7]["id"], "00000000-0000-4000-8000-000000000000")
+    report.write_text(edited)  # a hand edit: row 7 now names an id the API does not have
+    before = emulator.requests_seen
+    assert await batch(emulator, "invoices", source, verify=True) == 0
+    # three list pages of 50 for 120 invoices, then row 7 settled: create (409), read back
+    assert emulator.requests_seen - before == 3 + 2
+    final = results(report)
+    assert final[7]["id"] == first[7]["id"]
+    assert final[7]["outcome"] == "already-existed"
+    assert len(emulator.api.objects["invoices"]) == 120

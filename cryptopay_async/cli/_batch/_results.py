@@ -118,6 +118,7 @@ class Store:
                                 status TEXT, outcome TEXT);
             CREATE TABLE seen (custom_id TEXT PRIMARY KEY, row INTEGER);
             CREATE TABLE final (row INTEGER PRIMARY KEY, record TEXT);
+            CREATE TABLE unverified (id TEXT PRIMARY KEY, row INTEGER, custom_id TEXT);
             """
         )
 
@@ -155,6 +156,30 @@ class Store:
             "SELECT custom_id, id, status, outcome FROM prior WHERE row = ?", (row,)
         ).fetchone()
         return None if found is None else (found[0], found[1], found[2], found[3])
+
+    def start_verifying(self) -> int:
+        """Put every row recorded as done aside to be confirmed; how many there are."""
+        done = ", ".join(f"'{outcome}'" for outcome in sorted(DONE))
+        self.db.execute(
+            "INSERT OR IGNORE INTO unverified SELECT id, row, custom_id FROM prior "
+            f"WHERE id != '' AND outcome IN ({done})"
+        )
+        (count,) = self.db.execute("SELECT count(*) FROM unverified").fetchone()
+        return int(count)
+
+    def confirm(self, object_id: str, custom_id: str) -> bool:
+        """True when ``object_id`` was recorded (with this ``custom_id``) and is now confirmed."""
+        cursor = self.db.execute(
+            "DELETE FROM unverified WHERE id = ? AND custom_id = ?", (object_id, custom_id)
+        )
+        return cursor.rowcount > 0
+
+    def forget_unconfirmed(self) -> list[tuple[int, str]]:
+        """The rows left unconfirmed, now counted as not done."""
+        rows = self.db.execute("SELECT row, custom_id FROM unverified ORDER BY row").fetchall()
+        self.db.execute("DELETE FROM prior WHERE row IN (SELECT row FROM unverified)")
+        self.db.execute("DELETE FROM unverified")
+        return [(int(row), str(custom_id)) for row, custom_id in rows]
 
     def last_prior_row(self) -> int:
         (row,) = self.db.execute("SELECT max(row) FROM prior WHERE custom_id != ''").fetchone()

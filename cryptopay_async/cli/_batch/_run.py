@@ -55,6 +55,7 @@ from cryptopay_async.cli._batch._results import (
     holds_a_real_run,
     recorded,
 )
+from cryptopay_async.cli._batch._verify import verify as verify_done
 from cryptopay_async.ratelimit import TokenBucket
 
 Kind = Literal["invoices", "payouts"]
@@ -329,6 +330,7 @@ async def run_batch(
     quiet: bool = False,
     graceful: bool = False,
     rate: Rate | None = None,
+    verify: bool = False,
 ) -> int:
     """Process every row not done by an earlier run; 0 if all succeeded (or, dry, all are
     valid), 1 otherwise.
@@ -340,7 +342,8 @@ async def run_batch(
 
     With ``graceful`` (the command), Ctrl-C or SIGTERM drops the rows that have sent
     nothing yet (reported as not started), settles those in flight and returns
-    ``INTERRUPTED``.
+    ``INTERRUPTED``. With ``verify``, the rows recorded as done are first checked against
+    the API's list pages; those it does not confirm are settled again.
     """
     with tempfile.TemporaryDirectory(prefix="cryptopay-batch-") as scratch:
         store = Store(Path(scratch))
@@ -357,6 +360,7 @@ async def run_batch(
                 quiet,
                 graceful,
                 rate,
+                verify,
             )
         finally:
             store.close()
@@ -374,6 +378,7 @@ async def _run(
     quiet: bool,
     graceful: bool,
     rate: Rate | None,
+    verify: bool,
 ) -> int:
     total: int | None = None
     if dry_run:
@@ -403,6 +408,8 @@ async def _run(
         async with factory() as api:
             limit = rate or (None if dry_run else key_rate(api.rate_limiter))
             gate = TokenBucket(rate.requests, rate.seconds) if rate else None
+            if verify and not dry_run:
+                await _verify(api, kind, store, console)
             with _progress(console, quiet) as progress:
                 task = progress.add_task(kind, total=total, done="")
 
@@ -478,6 +485,21 @@ async def _run(
     if stopping.is_set():
         return INTERRUPTED
     return 1 if tally["failed"] or tally["invalid"] else 0
+
+
+async def _verify(api: AsyncCryptopay, kind: Kind, store: Store, console: Console) -> None:
+    checked = await verify_done(api, kind, store)
+    console.print(
+        f"verify: {checked.checked} rows recorded as done, {checked.listed} objects listed "
+        f"(about {-(-checked.listed // 50)} requests), {len(checked.unknown)} unknown",
+        markup=False,
+    )
+    for row, custom_id in checked.unknown:
+        console.print(
+            f"row {row} ({custom_id}): recorded as done, but the API does not list it "
+            "with that id; settling it again by its custom_id",
+            markup=False,
+        )
 
 
 def _summary(kind: Kind, tally: Counter[str], sent: int, wall: float, limit: Rate | None) -> str:
@@ -601,6 +623,14 @@ RateOption = Annotated[
         metavar="N/SECONDS",
     ),
 ]
+VerifyOption = Annotated[
+    bool,
+    typer.Option(
+        "--verify",
+        help="first check the rows recorded as done against the API's lists "
+        "(about one request per 50 objects) and settle again any it does not know",
+    ),
+]
 DryRunOption = Annotated[
     bool, typer.Option("--dry-run", help="check every row as for real; send nothing")
 ]
@@ -614,8 +644,9 @@ def _register(kind: Kind, summary: str) -> None:
         workers: WorkersOption = 8,
         dry_run: DryRunOption = False,
         rate: RateOption = None,
+        verify: VerifyOption = False,
     ) -> None:
-        _command(ctx, kind, file, results, workers, dry_run, rate)
+        _command(ctx, kind, file, results, workers, dry_run, rate, verify)
 
     command.__doc__ = summary
     batch_app.command(kind)(command)
@@ -633,6 +664,7 @@ def _command(
     workers: int,
     dry: bool,
     rate_text: str | None,
+    verify: bool,
 ) -> None:
     from cryptopay_async.cli._app import EXIT_API, EXIT_USAGE, fail
 
@@ -657,6 +689,7 @@ def _command(
                 quiet=settings.as_json,
                 graceful=True,
                 rate=rate,
+                verify=verify,
             )
         )
     except ResultsMismatch as exc:
