@@ -387,8 +387,9 @@ async def _run(
                 f"{results} holds the results of a real run; a dry run never writes over "
                 "them: give --results another file"
             )
-    elif store.load_prior(recorded(results), kind, results):
-        total = _check_prior_belongs(store, source, results)
+    else:
+        store.load_prior(recorded(results), kind, results)
+        total = _check_prior_belongs(store, source, results)  # also counts the rows
     stopping = anyio.Event()
     tally: Counter[str] = Counter()
     unsent: set[anyio.CancelScope] = set()
@@ -507,7 +508,7 @@ def _summary(kind: Kind, tally: Counter[str], sent: int, wall: float, limit: Rat
     per_row = f"{sent / worked:.2f}" if worked else "-"
     line = f"{sent} requests, {per_row} per row sent (least: {REQUESTS_PER_ROW[kind]})"
     if limit is not None:
-        least = sent * limit.seconds / limit.requests
+        least = max(0, sent - limit.requests) * limit.seconds / limit.requests
         cap = f"{limit.requests}/{limit.seconds:g}s"
         line += f"; wall time {_duration(wall)}, least at {cap}: {_duration(least)}"
     return line
