@@ -139,3 +139,36 @@ async def test_verify_lists_pages_and_settles_again_a_row_the_api_does_not_know(
     assert final[7]["id"] == first[7]["id"]
     assert final[7]["outcome"] == "already-existed"
     assert len(emulator.api.objects["invoices"]) == 120
+
+
+def test_sigterm_drops_the_rows_waiting_for_the_rate_and_settles_those_sent(
+    tmp_path: Path,
+) -> None:
+    emulator = CryptopayEmulator()
+    rows = [{**PAYOUT, "custom_id": f"PAY-{n:03d}"} for n in range(40)]
+    source = write_csv(tmp_path / "payouts.csv", rows)
+    report = source.with_suffix(".results.csv")
+    with serve_in_thread(emulator.asgi_app) as url:
+        env = {
+            **os.environ,
+            "CRYPTOPAY_API_KEY": emulator.api_key,
+            "CRYPTOPAY_API_SECRET": emulator.api_secret,
+            "CRYPTOPAY_BASE_URL": url,
+        }
+        command = [sys.executable, "-m", "cryptopay_async", "batch", "payouts", str(source)]
+        command += ["--rate", "4/1", "--workers", "8"]
+        run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while len(report.read_text().splitlines() if report.exists() else []) < 4:
+            assert time.monotonic() < deadline, "the run made no progress"
+            time.sleep(0.02)
+        run.send_signal(signal.SIGTERM)
+        # the 8 workers waiting for the rate (2 s of it at most) are let go at once
+        output, _ = run.communicate(timeout=30)
+        with emulator.lock:
+            stored = list(emulator.api.objects["coin_withdrawals"].values())
+    assert run.returncode == 130, output
+    assert "not started" in output
+    done = results(report)
+    assert len(done) == len(stored) < 40
+    assert {w["status"] for w in stored} == {"pending"}  # every payout created is committed
