@@ -122,12 +122,16 @@ class Store:
             """
         )
 
+    def _begin(self) -> None:
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN")
+
     def close(self) -> None:
         self.db.close()
 
     def load_prior(self, records: Iterable[dict[str, Any]], kind: str, results: Path) -> int:
         """Keep the last record per row of a real run; refuse another kind's results."""
-        self.db.execute("BEGIN")
+        self._begin()
         for record in records:
             if record["kind"] and record["kind"] != kind:
                 raise ResultsMismatch(
@@ -190,12 +194,13 @@ class Store:
         found = self.db.execute("SELECT row FROM seen WHERE custom_id = ?", (custom_id,)).fetchone()
         if found is not None:
             return int(found[0])
+        self._begin()  # one transaction for all the rows: committed with the next COMMIT
         self.db.execute("INSERT INTO seen VALUES (?, ?)", (custom_id, row))
         return None
 
     def sorted_records(self, records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """One record per row (the last one given), in row order."""
-        self.db.execute("BEGIN")
+        self._begin()
         self.db.executemany(
             "INSERT OR REPLACE INTO final VALUES (?, ?)",
             ((r["row"], json.dumps(r)) for r in records),

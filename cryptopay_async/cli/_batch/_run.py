@@ -23,8 +23,8 @@ import signal
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Annotated, Any, Literal
@@ -56,7 +56,9 @@ from cryptopay_async.cli._batch._results import (
     recorded,
 )
 from cryptopay_async.cli._batch._verify import verify as verify_done
+from cryptopay_async.middleware import RetryPolicy
 from cryptopay_async.ratelimit import TokenBucket
+from cryptopay_async.resources import Resources
 
 Kind = Literal["invoices", "payouts"]
 ClientFactory = Callable[[], AbstractAsyncContextManager[AsyncCryptopay]]
@@ -206,23 +208,31 @@ class _DryRun(Exception):
     """Raised by the dry-run client where it would send: the row passed every check."""
 
 
-async def _refuse_to_send(request: httpx.Request, call_next: Any) -> httpx.Response:
-    raise _DryRun
+class _RefuseToSend:
+    """A ``Sender`` that raises ``_DryRun`` where a client would send.
+
+    The resources over it check every argument and build the body exactly as for real
+    (``Operation.target``, ``Operation.body_bytes``); no request object is ever built.
+    """
+
+    retry_policy = RetryPolicy()
+
+    async def send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
+        raise _DryRun
 
 
-def dry_run_client() -> AsyncCryptopay:
-    """A client that checks every argument exactly as for real, then sends nothing."""
-    return AsyncCryptopay(
-        api_key="dry-run",
-        api_secret="dry-run",
-        base_url="http://dry-run.invalid",
-        rate_limiter=None,
-        middleware=[_refuse_to_send],
-    )
+@asynccontextmanager
+async def dry_run_client() -> AsyncIterator[Resources]:
+    """Resources that check every argument exactly as for real, then send nothing."""
+    yield Resources(_RefuseToSend())
 
 
 async def process(
-    client: AsyncCryptopay, kind: Kind, row: Row, dry_run: bool, calls: list[int] | None = None
+    client: AsyncCryptopay | Resources,
+    kind: Kind,
+    row: Row,
+    dry_run: bool,
+    calls: list[int] | None = None,
 ) -> Outcome:
     """One row, tried again after a passing failure; never raises for the row's own errors.
 
@@ -255,7 +265,12 @@ def _pause(error: Exception, attempt: int) -> float:
 
 
 async def _row(
-    client: AsyncCryptopay, kind: Kind, row: Row, dry_run: bool, outcome: Outcome, calls: list[int]
+    client: AsyncCryptopay | Resources,
+    kind: Kind,
+    row: Row,
+    dry_run: bool,
+    outcome: Outcome,
+    calls: list[int],
 ) -> None:
     if dry_run:
         outcome.status = DRY_STATUS
@@ -279,7 +294,7 @@ async def _row(
     outcome.id, outcome.status = found.id, str(found.status)
 
 
-async def _create(client: AsyncCryptopay, kind: Kind, values: dict[str, Any]) -> Any:
+async def _create(client: AsyncCryptopay | Resources, kind: Kind, values: dict[str, Any]) -> Any:
     if kind == "invoices":
         return await client.invoices.create(**values)
     return await client.coin_withdrawals.create(**values)
@@ -405,11 +420,14 @@ async def _run(
         tally[outcome.outcome] += 1
 
     try:
-        factory = (lambda: dry_run_client()) if dry_run else client
+        factory: Callable[[], AbstractAsyncContextManager[AsyncCryptopay | Resources]]
+        factory = dry_run_client if dry_run else client
         async with factory() as api:
-            limit = rate or (None if dry_run else key_rate(api.rate_limiter))
+            limit = rate or (
+                key_rate(api.rate_limiter) if isinstance(api, AsyncCryptopay) else None
+            )
             gate = TokenBucket(rate.requests, rate.seconds) if rate else None
-            if verify and not dry_run:
+            if verify and isinstance(api, AsyncCryptopay):
                 await _verify(api, kind, store, console)
             with _progress(console, quiet) as progress:
                 task = progress.add_task(kind, total=total, done="")
