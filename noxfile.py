@@ -52,7 +52,7 @@ def bench(session: nox.Session) -> None:
     if shutil.which("npm"):  # the Node reference client of bench_http.py (axios)
         session.run("npm", "ci", "--prefix", "benchmarks/node", external=True)
     scripts = ("bench_http.py", "bench_decode.py", "bench_limiter.py", "bench_client.py")
-    for script in (*scripts, "bench_redis.py", "profile_call.py"):  # redis needs redis-server
+    for script in (*scripts, "bench_redis.py", "profile_call.py", "bench_batch.py"):  # redis-server
         session.run("python", str(Path("benchmarks") / script))
     session.run("python", "benchmarks/report.py")
 

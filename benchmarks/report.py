@@ -24,6 +24,7 @@ SECTIONS = [
     ("client", "d./e. Client construction, and memory for queued calls"),
     ("redis", "f. RedisTokenBucket: grant overhead, and processes sharing one bucket"),
     ("profile", "g. Where the CPU goes per call at concurrency 64 (cProfile, own time)"),
+    ("batch", "h. cryptopay batch: requests per row, a million-row dry run, a shared key"),
 ]
 
 
@@ -89,7 +90,7 @@ def main() -> None:
         f"- Generated: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         "- Commands: `python -m nox -s bench`, or `python benchmarks/bench_http.py` "
         "(then `bench_decode.py`, `bench_limiter.py`, `bench_client.py`, `bench_redis.py`, "
-        "`profile_call.py`, `report.py`).",
+        "`profile_call.py`, `bench_batch.py`, `report.py`).",
         "",
         f"![throughput vs concurrency]({PLOT})",
         "",
