@@ -73,12 +73,17 @@ def callback_handler(
     """
     receiver = CallbackReceiver(handler, secret=secret, deduplicator=deduplicator, store=store)
     if app is not None:
-
-        async def check_secret(app: web.Application) -> None:
-            resolve_secret(secret)  # raises, naming the variable, when there is none
-
-        app.on_startup.append(check_secret)
+        _refuse_to_start_without(secret, app)
     return _endpoint(receiver)
+
+
+def _refuse_to_start_without(secret: SecretSource, app: web.Application) -> None:
+    """Read the secret once when ``app`` starts: none is a ``ValueError`` naming the variable."""
+
+    async def check_secret(app: web.Application) -> None:
+        resolve_secret(secret)
+
+    app.on_startup.append(check_secret)
 
 
 def add_callback_route(
@@ -98,10 +103,12 @@ def add_callback_route(
     app's ``cleanup_ctx`` after the contexts added before this call (e.g. the one
     opening your client). ``sweeper.run(every=every)`` runs in an asyncio task for the
     app's life and is cancelled (and awaited) on cleanup. The receiver and the sweeper
-    share one ``Deduplicator``: pass the same one to both, or none here.
+    share one ``Deduplicator``: pass the same one to both, or none here. As with
+    ``callback_handler(..., app=app)``, an app without a callback secret refuses to start.
     """
     receiver = receiver_and_sweeper(handler, secret, deduplicator, store, sweeper)
     every = check_every(every)
+    _refuse_to_start_without(secret, app)
     app.router.add_post(path, _endpoint(receiver))
     if sweeper is None:
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager
@@ -138,3 +139,22 @@ async def test_the_receiver_and_the_sweeper_must_share_one_deduplicator() -> Non
         with pytest.raises(ValueError, match="every must be a positive number"):
             callback_router(on_event, sweeper=sweeper, every=0)
     assert "cryptopay" in repr(SWEEPER)
+
+
+def test_an_aiohttp_app_with_the_callback_route_refuses_to_start_without_a_secret() -> None:
+    """Like ``callback_handler(..., app=app)``: named at start-up, not a 500 per callback."""
+
+    async def on_event(event: Callback) -> None:
+        raise AssertionError("never called")
+
+    async def start() -> None:
+        app = web.Application()
+        add_callback_route(app, on_event)
+        runner = web.AppRunner(app)
+        try:
+            await runner.setup()
+        finally:
+            await runner.cleanup()
+
+    with pytest.raises(ValueError, match="CRYPTOPAY_CALLBACK_SECRET"):
+        asyncio.run(start())
