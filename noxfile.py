@@ -34,9 +34,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the package, the tests and the benchmarks."""
+    """mypy --strict over the package, the tests and the benchmarks; pyright over what
+    users see: every public symbol fully typed, and tests/typing/ as users write it."""
     session.install(*DEVELOP)
     session.run("mypy")
+    session.run("pyright", "--verifytypes", "cryptopay_async", "--ignoreexternal")
+    session.run("pyright", "tests/typing")
 
 
 @nox.session

@@ -29,7 +29,7 @@ def render() -> dict[Path, str]:
     """Every generated module's path and text."""
     endpoints, models = load()
     return {
-        MODELS_OUT: check_lines(generate_models(models)),
+        MODELS_OUT: check_lines(generate_models(models, endpoints)),
         RESOURCES_OUT: check_lines(generate_resources(endpoints, models["models"])),
         CALLBACKS_OUT: check_lines(generate_callbacks(models)),
         WIRE_OUT: check_lines(generate_wire(models)),

@@ -24,10 +24,11 @@ def generate_callbacks(models: dict[str, Any]) -> str:
         blocks.append(
             [
                 "@attrs.frozen(kw_only=True)",
-                f"class {name}:",
+                f"class {name}(ApiModel):",
                 f'    """{CALLBACK_DOCS[name]}"""',
                 "",
                 f'    type: ClassVar[str] = "{kind}"',
+                '    _constants: ClassVar[tuple[str, ...]] = ("type",)',
                 f"    event: {event_enum} | str",
                 f"    data: {fields['data']['model']}",
             ]
@@ -56,6 +57,7 @@ def generate_callbacks(models: dict[str, Any]) -> str:
         "",
         "import attrs",
         "",
+        "from cryptopay_async.models._base import ApiModel",
         "from cryptopay_async.models._enum import ApiEnum",
         *from_import("cryptopay_async.models._generated", data_models),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from codegen._source import Group, render
@@ -59,8 +60,53 @@ def order_models(models: dict[str, Any]) -> list[str]:
     return done
 
 
-def generate_models(models: dict[str, Any]) -> str:
-    """The models module: required fields first, optional ones default to ``None``."""
+def request_models(endpoints: Sequence[dict[str, Any]], models: dict[str, Any]) -> list[str]:
+    """Models a request takes as a nested parameter (``beneficiary``), dependencies first."""
+    wanted: set[str] = set()
+
+    def visit(spec: dict[str, Any]) -> None:
+        model = spec.get("model") or spec.get("items", {}).get("model")
+        if model and model not in wanted:
+            wanted.add(model)
+            for child in models[model]["fields"].values():
+                visit(child)
+
+    for ep in endpoints:
+        if ep.get("body_model"):
+            for spec in models[ep["body_model"]]["fields"].values():
+                visit(spec)
+    return [name for name in order_models(models) if name in wanted]
+
+
+def param_type(spec: dict[str, Any]) -> str:
+    """A request parameter's type inside a ``TypedDict`` (what the methods accept)."""
+    if "enum" in spec:
+        return f"{spec['enum']} | str"
+    if "model" in spec:
+        return f"{spec['model']}Params"
+    if spec.get("type") == "array":
+        return f"list[{param_type(spec['items'])}]"
+    if spec.get("format") == "decimal":
+        return "Decimal | str | int"
+    return field_type(spec)
+
+
+def params_source(name: str, fields: dict[str, Any]) -> list[str]:
+    """``class NameParams(TypedDict)``: required and optional keys as the reference says."""
+    lines = [
+        f"class {name}Params(TypedDict):",
+        f'    """``{name}`` as a dict, as request arguments take it."""',
+        "",
+    ]
+    for field, spec in fields.items():
+        tp = param_type(spec)
+        lines.append(f"    {field}: {tp if spec['required'] else f'NotRequired[{tp}]'}")
+    return lines
+
+
+def generate_models(models: dict[str, Any], endpoints: Sequence[dict[str, Any]] = ()) -> str:
+    """The models module: required fields first, optional ones default to ``None``; then
+    a ``TypedDict`` per model a request takes nested (``BeneficiaryParams``)."""
     blocks: list[list[str]] = []
     names: list[str] = []
     for enum, values in sorted(models["enums"].items()):
@@ -70,7 +116,7 @@ def generate_models(models: dict[str, Any]) -> str:
     for name in order_models(models["models"]):
         fields = models["models"][name]["fields"]
         names.append(name)
-        lines = ["@attrs.frozen(kw_only=True)", f"class {name}:"]
+        lines = ["@attrs.frozen(kw_only=True)", f"class {name}(ApiModel):"]
         lines += [f'    """{MODEL_DOCS[name]}"""', ""]
         optional = {f: is_optional(s, (name, f)) for f, s in fields.items()}
         lines += [f"    {f}: {field_type(s)}" for f, s in fields.items() if not optional[f]]
@@ -78,6 +124,9 @@ def generate_models(models: dict[str, Any]) -> str:
             f"    {f}: {field_type(s)} | None = None" for f, s in fields.items() if optional[f]
         ]
         blocks.append(lines)
+    for name in request_models(endpoints, models["models"]):
+        names.append(f"{name}Params")
+        blocks.append(params_source(name, models["models"][name]["fields"]))
     head = [
         HEADER,
         "",
@@ -85,9 +134,11 @@ def generate_models(models: dict[str, Any]) -> str:
         "",
         "from datetime import datetime",
         "from decimal import Decimal",
+        "from typing import NotRequired, TypedDict",
         "",
         "import attrs",
         "",
+        "from cryptopay_async.models._base import ApiModel",
         "from cryptopay_async.models._enum import ApiEnum",
     ]
     all_names = render(("__all__ = ", Group("[", [f'"{n}"' for n in sorted(names)], "]")), 0)

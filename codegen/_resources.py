@@ -45,10 +45,10 @@ def argument(spec: dict[str, Any], optional: bool) -> tuple[str, str]:
         ann, check = f"{spec['enum']} | str", f"partial(arg.choice, enum={spec['enum']})"
     elif "model" in spec:
         model = spec["model"]
-        ann, check = f"{model} | Mapping[str, Any]", f"partial(arg.nested, cls={model})"
+        ann, check = f"{model} | {model}Params", f"partial(arg.nested, cls={model})"
     elif kind == "array":
         model = spec["items"]["model"]
-        ann = f"Sequence[{model} | Mapping[str, Any]]"
+        ann = f"Sequence[{model} | {model}Params]"
         check = f"partial(arg.nested_list, cls={model})"
     elif kind == "object":
         ann, check = "Mapping[str, str]", "arg.string_map"
@@ -63,6 +63,15 @@ def argument(spec: dict[str, Any], optional: bool) -> tuple[str, str]:
             "boolean": ("bool", "arg.boolean"),
         }[kind]
     return (f"{ann} | None" if optional else ann), check
+
+
+CALL_OPTIONS = (
+    ("timeout", "float | httpx.Timeout"),
+    ("extra_headers", "Mapping[str, str]"),
+    ("extra_query", "Mapping[str, str | bool]"),
+    ("extra_body", "Mapping[str, object]"),
+)
+"""The keyword-only options every method takes after its own arguments (in this order)."""
 
 
 def param(name: str, check: str, required: bool) -> str:
@@ -143,10 +152,15 @@ class _Generated:
         params: list[str] = ["self", *(f"{p}: str" for p in ep["path_params"])]
         if ep["path_params"]:
             params.append("/")
-        if keyword:
-            params.append("*")
+        params.append("*")
         params += [f"{n}: {a}" for n, a, required in keyword if required]
         params += [f"{n}: {a} = None" for n, a, required in keyword if not required]
+        # Per-call options: every method (a list keeps them on every page); a GET sends
+        # no body, so it takes no extra_body.
+        options = CALL_OPTIONS if ep["method"] != "GET" else CALL_OPTIONS[:-1]
+        params += [f"{n}: {a} | None = None" for n, a in options]
+        self.features.add("httpx")
+        self.features.add("Mapping")
         if ep["paginated"]:
             item = result.removeprefix("list[").removesuffix("]")
             returns, head, call = f"AsyncPager[{item}]", "def", "return self._paginate("
@@ -157,7 +171,8 @@ class _Generated:
                 self.use(returns)
         signature = Group(f"{head} {ep['operation']}(", params, ")")
         values = Group("{", [f"{quote(n)}: {n}" for n, _, _ in keyword], "}")
-        arguments = Group(call, [const, tuple_of(ep["path_params"]), values], ")")
+        passed = [f"{n}={n}" for n, _ in options]
+        arguments = Group(call, [const, tuple_of(ep["path_params"]), values, *passed], ")")
         doc = [SUMMARIES[key], "", f"``{ep['method']} {ep['path']}``"]
         if ep.get("notes"):
             doc += ["", *textwrap.wrap(ep["notes"], 80)]
@@ -198,9 +213,9 @@ def generate_resources(endpoints: list[dict[str, Any]], models: dict[str, Any]) 
             ),
             "",
             "    def __init__(self, sender: Sender, memory: RecoveryMemory | None = None) -> None:",
-            "        self.sender = sender",
-            "        self.memory = RecoveryMemory() if memory is None else memory",
-            *(f"        self.{r} = {class_name(r)}(self)" for r in names),
+            "        self.sender: Sender = sender",
+            "        self.memory: RecoveryMemory = RecoveryMemory() if memory is None else memory",
+            *(f"        self.{r}: {class_name(r)} = {class_name(r)}(self)" for r in names),
         ]
     )
     classes.append(
@@ -230,6 +245,8 @@ def generate_resources(endpoints: list[dict[str, Any]], models: dict[str, Any]) 
         elif feature in gen.features:
             head.append(line)
     head += ["from typing import TYPE_CHECKING, Any", ""]
+    if "httpx" in gen.features:
+        head += ["import httpx", ""]
     head += [
         *from_import("cryptopay_async.models._generated", gen.names),
         "from cryptopay_async.models._pagination import AsyncPager",

@@ -99,7 +99,7 @@ def import_names(names: Iterable[str]) -> list[str]:
             return 0
         return 1 if name[:1].isupper() else 2
 
-    return sorted(set(names), key=lambda n: (kind(n), n))
+    return sorted(set(names), key=lambda n: (kind(n), n.lower(), n))
 
 
 def from_import(module: str, names: Iterable[str]) -> list[str]:

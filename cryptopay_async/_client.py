@@ -21,7 +21,7 @@ from cryptopay_async._errors import _messages as say
 from cryptopay_async._errors._exceptions import APIResponseValidationError
 from cryptopay_async._runtime import _environment
 from cryptopay_async._runtime._raw_response import RawResources
-from cryptopay_async._runtime._runtime import ChainSender, Runtime
+from cryptopay_async._runtime._runtime import ChainSender, Runtime, rate_limit_step
 from cryptopay_async._runtime._settings import ClientSettings
 from cryptopay_async.callbacks._client import ClientCallbacks
 from cryptopay_async.middleware._chain import Middleware
@@ -36,7 +36,8 @@ class AsyncCryptopay:
     Credentials come from the arguments or the ``CRYPTOPAY_*`` environment variables
     and are checked here, so a missing one is a ``ValueError`` at construction, never
     a 401 later. Use ``async with`` or ``await client.aclose()``; a ``http_client`` you
-    pass in stays yours and is never closed by this client.
+    pass in stays yours and is never closed by this client. ``app_info="my-shop/1.4"``
+    (or ``CRYPTOPAY_APP_INFO``) is appended to the User-Agent.
     """
 
     accounts: resources.Accounts
@@ -57,7 +58,7 @@ class AsyncCryptopay:
         *,
         api_key: str | None = None,
         api_secret: str | None = None,
-        callback_secret: str | None = None,
+        callback_secret: str | Sequence[str] | None = None,
         environment: str | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout = _environment.DEFAULT_TIMEOUT,
@@ -72,6 +73,7 @@ class AsyncCryptopay:
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         trust_env: bool = True,
         redis_url: str | None = None,
+        app_info: str | None = None,
     ) -> None:
         key, secret = _environment.api_credentials(api_key, api_secret)
         # Kept at once: a client whose other settings are refused still shows its key in
@@ -88,11 +90,17 @@ class AsyncCryptopay:
             retry_policy=retry_policy,
             middleware=middleware,
             max_concurrency=max_concurrency,
+            app_info=app_info,
         )
+        # How another account's limiter is chosen (with_options): like this one's.
+        self._limiter_choice: tuple[str, str | None]
         if rate_limiter is ...:
             rate_limiter = _environment.default_limiter(settings.api_key, redis_url)
+            self._limiter_choice = ("default", redis_url)
         elif redis_url is not None:
             raise ValueError("pass either rate_limiter or redis_url, not both")
+        else:
+            self._limiter_choice = ("none" if rate_limiter is None else "given", None)
         runtime = Runtime(
             settings,
             rate_limiter=rate_limiter,
@@ -104,12 +112,27 @@ class AsyncCryptopay:
         )
         self._assemble(settings, runtime, owns_runtime=True)
 
-    def _assemble(self, settings: ClientSettings, runtime: Runtime, *, owns_runtime: bool) -> None:
-        """Every attribute a working client uses, set here (``__init__``, ``with_options``)."""
+    def _assemble(
+        self,
+        settings: ClientSettings,
+        runtime: Runtime,
+        *,
+        owns_runtime: bool,
+        rate_limiter: RateLimiter | EllipsisType | None = ...,
+    ) -> None:
+        """Every attribute a working client uses, set here (``__init__``, ``with_options``).
+
+        ``rate_limiter``: another account's (``...``: the runtime's own).
+        """
         self._settings = settings
         self._runtime = runtime
         self._owns_runtime = owns_runtime
-        self._sender = ChainSender(settings, runtime)
+        self._rate_limiter = runtime.rate_limiter if rate_limiter is ... else rate_limiter
+        self._sender = ChainSender(
+            settings,
+            runtime,
+            ... if rate_limiter is ... else rate_limit_step(rate_limiter, settings),
+        )
         bound = resources.Resources(self._sender, runtime.recovery_memory)
         for name in resources.RESOURCE_NAMES:
             setattr(self, name, getattr(bound, name))
@@ -136,6 +159,7 @@ class AsyncCryptopay:
 
     @property
     def callback_secret(self) -> str | None:
+        """The callback secret; several while rotating, as ``new,old``."""
         return self._settings.callback_secret
 
     @property
@@ -152,7 +176,7 @@ class AsyncCryptopay:
 
     @property
     def rate_limiter(self) -> RateLimiter | None:
-        return self._runtime.rate_limiter
+        return self._rate_limiter
 
     def __repr__(self) -> str:
         # getattr: a debugger or traceback may show a client whose __init__ raised
@@ -163,15 +187,50 @@ class AsyncCryptopay:
         return f"AsyncCryptopay(base_url={base_url!r}, api_key={key})"
 
     def with_options(
-        self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        callback_secret: str | Sequence[str] | None = None,
     ) -> AsyncCryptopay:
-        """A client with other settings sharing this one's pool, limiter and credentials.
+        """A client with other settings sharing this one's connection pool.
 
-        Close the original client; closing a derived one leaves the shared pool open.
+        With ``api_key`` and ``api_secret`` it is another account on the same pool: it
+        signs with those credentials and paces calls with that key's own limiter (the
+        in-process default limiter of that key, or the Redis bucket named from that key
+        when this client's came from ``redis_url``; none when this client has none).
+        A client built with an explicit ``rate_limiter=`` cannot guess another key's:
+        ``ValueError``. ``callback_secret`` verifies that account's callbacks.
+
+        Close the original client; closing a derived one leaves the shared pool open
+        (it leaves its own Redis bucket, if it entered one with ``async with``).
         """
         derived = AsyncCryptopay.__new__(AsyncCryptopay)
-        settings = self._settings.with_options(timeout=timeout, max_retries=max_retries)
-        derived._assemble(settings, self._runtime, owns_runtime=False)
+        settings = self._settings.with_options(
+            timeout=timeout,
+            max_retries=max_retries,
+            api_key=api_key,
+            api_secret=api_secret,
+            callback_secret=callback_secret,
+        )
+        derived._api_key = settings.api_key
+        derived._limiter_choice = self._limiter_choice
+        limiter: RateLimiter | EllipsisType | None = ...
+        if settings.api_key != self._settings.api_key:
+            how, redis_url = self._limiter_choice
+            if how == "given":
+                raise ValueError(
+                    "this client's rate_limiter was passed in, so the limiter of another "
+                    "api_key is unknown: build a client for that key with its own rate_limiter"
+                )
+            limiter = (
+                None if how == "none" else _environment.default_limiter(settings.api_key, redis_url)
+            )
+        elif settings.api_secret != self._settings.api_secret:
+            raise ValueError("with_options got the same api_key with another api_secret")
+        derived._assemble(settings, self._runtime, owns_runtime=False, rate_limiter=limiter)
         return derived
 
     async def request(

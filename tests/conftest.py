@@ -26,6 +26,7 @@ def _no_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
         "CRYPTOPAY_ENVIRONMENT",
         "CRYPTOPAY_BASE_URL",
         "CRYPTOPAY_LOG",
+        "CRYPTOPAY_APP_INFO",
         # The client honours proxies from the environment; the suite's loopback servers
         # must be reached directly whatever the machine's settings (tests/transports/test_proxies.py
         # sets them itself).

@@ -26,6 +26,8 @@ class FakeCryptopay:
     def __init__(self, *, latency: float = 0.0) -> None:
         self.latency = latency
         self.requests: list[tuple[str, str, bool]] = []
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        """The headers (lower-cased names) and body of every request, in order."""
         self.in_flight = 0
         self.most_in_flight = 0
 
@@ -48,6 +50,7 @@ class FakeCryptopay:
             and headers.get("content-type") == "application/json"
         )
         self.requests.append((method, target, valid))
+        self.received.append((headers, body))
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:

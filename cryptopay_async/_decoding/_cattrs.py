@@ -10,7 +10,8 @@ tests). Built once at import:
 - timestamps become aware ``datetime`` (``+00:00``, ``Z``, ``+0000`` and fractions
   accepted; a naive one is read as UTC);
 - enum fields keep unknown values as plain ``str`` so a new server release cannot break a
-  running integration; unknown keys are ignored;
+  running integration; unknown keys are kept for ``extra_fields`` (``models/_base.py``):
+  each model is linked to the JSON object it was built from;
 - lists and mappings stop at their first bad element: a malformed body costs time and
   memory proportional to its size, and the error names one path (``$.data[3].pay_amount``)
   instead of collecting one exception per element.
@@ -29,7 +30,7 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from cryptopay_async.models import _generated
 from cryptopay_async.models._enum import ApiEnum
@@ -37,6 +38,7 @@ from cryptopay_async.models._enum import ApiEnum
 T = TypeVar("T")
 
 converter = cattrs.Converter(detailed_validation=True)
+_set = object.__setattr__
 
 _PREVIEW = 40
 
@@ -253,14 +255,31 @@ def _model_hook(cls: Any) -> Callable[[Any, Any], Any]:
     def structure(value: Any, _: Any) -> Any:
         if value.__class__ is not dict:
             raise ValueError(f"expected a JSON object for {cls.__name__}, got {preview(value)}")
-        return fields(value, cls)
+        model = fields(value, cls)
+        _set(model, "_extra", value)  # its unknown keys, picked out when first asked for
+        return model
 
     return structure
 
 
+def _unstructure_hook(cls: Any) -> Callable[[Any], Any]:
+    fields = make_dict_unstructure_fn(cls, converter)
+
+    def unstructure(model: Any) -> Any:
+        result = fields(model)
+        extra = model.extra_fields
+        if extra:  # JSON-ready like the rest: a Decimal among them becomes its string
+            result.update(converter.unstructure(dict(extra)))
+        return result
+
+    return unstructure
+
+
 def register_model(cls: type[T]) -> type[T]:
-    """Compile the structuring function of one model class (done once, at import)."""
+    """Compile the structuring and unstructuring functions of one model class (done
+    once, at import); ``to_dict`` gives its ``extra_fields`` back with the rest."""
     converter.register_structure_hook(cls, _model_hook(cls))
+    converter.register_unstructure_hook(cls, _unstructure_hook(cls))
     return cls
 
 

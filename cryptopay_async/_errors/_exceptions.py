@@ -52,7 +52,7 @@ class CryptopayError(Exception):
     def _amend(self, advice: str) -> None:
         """Append what to do to the message (``str(error)``)."""
         head = str(self.args[0]) if self.args else ""
-        self.args = (f"{head}; {advice}" if head else advice, *self.args[1:])
+        Exception.__init__(self, f"{head}; {advice}" if head else advice, *self.args[1:])
 
 
 class APIConnectionError(CryptopayError):
@@ -94,7 +94,7 @@ class APIResponseValidationError(CryptopayError):
     def __init__(self, message: str, *, response: httpx.Response) -> None:
         super().__init__(message)
         self.response = response
-        self.maybe_processed = _method(response) not in READ_ONLY_METHODS
+        self.maybe_processed: bool = _method(response) not in READ_ONLY_METHODS
         if self.maybe_processed:
             self._amend(
                 "the server accepted the request, so it was processed: do not send it "
@@ -136,7 +136,7 @@ class APIStatusError(CryptopayError):
         self.request_id = request_id
         self.response = response
         # A 5xx other than 503 may come after the work was done; a read changes nothing.
-        self.maybe_processed = (
+        self.maybe_processed: bool = (
             response.status_code >= 500
             and response.status_code != 503
             and _method(response) not in READ_ONLY_METHODS

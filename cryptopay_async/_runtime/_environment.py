@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Sequence
 
 import httpx
 
@@ -25,6 +26,8 @@ ENV_CALLBACK_SECRET = "CRYPTOPAY_CALLBACK_SECRET"
 ENV_ENVIRONMENT = "CRYPTOPAY_ENVIRONMENT"
 ENV_BASE_URL = "CRYPTOPAY_BASE_URL"
 ENV_REDIS_URL = "CRYPTOPAY_REDIS_URL"
+ENV_APP_INFO = "CRYPTOPAY_APP_INFO"
+MAX_APP_INFO = 200
 
 DEFAULT_TIMEOUT = 30.0
 # httpcore scans every pooled connection on each request, so a small pool with a
@@ -64,12 +67,59 @@ def api_credentials(api_key: str | None, api_secret: str | None) -> tuple[str, s
     return key, secret
 
 
-def callback_secret(value: str | None) -> str | None:
+def callback_secret(value: str | Sequence[str] | None) -> str | None:
     """The callback secret: the argument, else ``CRYPTOPAY_CALLBACK_SECRET``, or None.
 
     The one reading of that secret, for the client, the receiver and the integrations.
+    Several secrets (while rotating: ``[new, old]``, or ``"new,old"`` in the variable)
+    come back joined by commas, each checked like one; a secret never contains a comma.
     """
-    return credential(value, "callback_secret", ENV_CALLBACK_SECRET, required=False)
+    if value is None or isinstance(value, str):
+        joined = credential(value, "callback_secret", ENV_CALLBACK_SECRET, required=False)
+        parts = [] if joined is None else joined.split(",")
+    elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        parts = list(value)
+        if not parts:
+            raise ValueError("callback_secret is an empty list: give at least one secret")
+    else:
+        raise TypeError(
+            f"callback_secret must be a str or a list of str, got {type(value).__name__}"
+        )
+    for one in parts:
+        if not isinstance(one, str):
+            raise TypeError(
+                f"callback_secret must be a str or a list of str, got {type(one).__name__} in it"
+            )
+        if not one or "," in one:
+            raise ValueError(
+                "callback_secret has an empty secret (several are separated by commas)"
+            )
+        credential(one, "callback_secret", ENV_CALLBACK_SECRET, required=True)
+    return ",".join(parts) or None
+
+
+def app_info(value: str | None) -> str | None:
+    """``app_info`` (argument, else ``CRYPTOPAY_APP_INFO``): appended to the User-Agent.
+
+    Printable ASCII of at most 200 characters: a control character could end the header
+    and start another (header injection), and a long one bloats every request.
+    """
+    if value is None:
+        value = os.environ.get(ENV_APP_INFO) or None
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"app_info must be a str, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError("app_info is empty: name your application, e.g. 'my-shop/1.4'")
+    if len(value) > MAX_APP_INFO:
+        raise ValueError(f"app_info is {len(value)} characters long, at most {MAX_APP_INFO}")
+    if any(ord(ch) < 0x20 or ord(ch) >= 0x7F for ch in value):
+        raise ValueError(
+            "app_info must be printable ASCII (no control characters: it goes in the "
+            f"User-Agent header), got {value[:40]!r}"
+        )
+    return value.strip()
 
 
 def resolve_base_url(environment: str | None, base_url: str | None) -> str:

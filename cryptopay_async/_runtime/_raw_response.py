@@ -29,7 +29,7 @@ from cryptopay_async.resources import RESOURCE_NAMES, Resources
 if TYPE_CHECKING:
     from cryptopay_async.middleware._retry import RetryPolicy
     from cryptopay_async.resources._recovery import RecoveryMemory
-    from cryptopay_async.resources._sender import Sender
+    from cryptopay_async.resources._sender import CallOptions, Sender
 
 T = TypeVar("T")
 
@@ -105,9 +105,11 @@ class _RecordingSender:
     def retry_policy(self) -> RetryPolicy:
         return self._inner.retry_policy
 
-    async def send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
+    async def send(
+        self, method: str, target: str, body: bytes | None, options: CallOptions | None = None
+    ) -> httpx.Response:
         try:
-            response = await self._inner.send(method, target, body)
+            response = await self._inner.send(method, target, body, options)
         except APIResponseValidationError as exc:  # a 2xx the chain could not read
             _remember(exc.response)
             raise

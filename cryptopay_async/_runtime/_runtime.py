@@ -1,7 +1,7 @@
 """What a client owns at run time, and the sender that runs calls through it.
 
 ``Runtime`` holds the parts that clients derived with ``with_options`` share: the
-connection pool, the limiter, the admission gate and concurrency cap, the signer, the
+connection pool, the limiter, the admission gate and concurrency cap, the
 transport, and the answers exactly-once recovery remembers. ``ChainSender`` is one set of
 settings over a runtime: the chain built once (the caller's middleware, error decoding,
 retry with these settings, then the runtime's shared steps) and the per-request templates.
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Mapping
+from types import EllipsisType
 from typing import Literal
 
 import httpx
@@ -33,12 +35,23 @@ from cryptopay_async.middleware._transport import TransportEndpoint
 from cryptopay_async.ratelimit import RateLimiter
 from cryptopay_async.ratelimit._per_run import RunBinding
 from cryptopay_async.resources._recovery import RecoveryMemory
+from cryptopay_async.resources._sender import CallOptions
 
 USER_AGENT = f"cryptopay-async/{__version__}"
 
 
+def rate_limit_step(
+    rate_limiter: RateLimiter | None, settings: ClientSettings
+) -> RateLimitMiddleware | None:
+    """The limiter's step, or None without a limiter."""
+    if rate_limiter is None:
+        return None
+    # A 429's pause is capped by the same policy as the retry step's waits.
+    return RateLimitMiddleware(rate_limiter, max_pause=settings.retry_policy.max_retry_after)
+
+
 class Runtime:
-    """What one client and its derivatives share: pool, limiter, gates, signer, recovery memory."""
+    """What one client and its derivatives share: pool, limiter, gates, recovery memory."""
 
     __slots__ = (
         "_run",
@@ -50,7 +63,6 @@ class Runtime:
         "rate_limit",
         "rate_limiter",
         "recovery_memory",
-        "signing",
         "transport",
     )
 
@@ -80,17 +92,11 @@ class Runtime:
             raise ValueError("with http_client, set proxy and verify on that httpx.AsyncClient")
         self.concurrency = ConcurrencyLimitMiddleware(settings.max_concurrency)
         self.admission = AdmissionGate(settings.max_concurrency)
-        self.signing = SigningMiddleware(settings.api_key, settings.api_secret)
         self.rate_limiter = rate_limiter
         # What exactly-once recovery keeps for a later commit (created recalculations):
         # shared by this client and its with_options derivatives, no one else.
         self.recovery_memory = RecoveryMemory()
-        self.rate_limit = (
-            None
-            if rate_limiter is None
-            # A 429's pause is capped by the same policy as the retry step's waits.
-            else RateLimitMiddleware(rate_limiter, max_pause=settings.retry_policy.max_retry_after)
-        )
+        self.rate_limit = rate_limit_step(rate_limiter, settings)
         self.owns_http = http_client is None
         pool = None
         if http_client is None:
@@ -132,12 +138,15 @@ class Runtime:
         if isinstance(self.pool, AutoTransport):
             self.pool.prepare()
 
-    def shared_steps(self) -> list[Middleware]:
-        """The steps after retry: the concurrency cap, the limiter (if any), signing."""
+    def shared_steps(
+        self, settings: ClientSettings, rate_limit: RateLimitMiddleware | None
+    ) -> list[Middleware]:
+        """The steps after retry: the shared concurrency cap, then the limiter (if any)
+        and signing of one account (``settings``' credentials)."""
         steps: list[Middleware] = [self.concurrency]
-        if self.rate_limit is not None:
-            steps.append(self.rate_limit)
-        steps.append(self.signing)
+        if rate_limit is not None:
+            steps.append(rate_limit)
+        steps.append(SigningMiddleware(settings.api_key, settings.api_secret))
         return steps
 
     async def aclose(self) -> None:
@@ -161,12 +170,19 @@ class ChainSender:
 
     retry_policy: RetryPolicy
 
-    def __init__(self, settings: ClientSettings, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        settings: ClientSettings,
+        runtime: Runtime,
+        rate_limit: RateLimitMiddleware | EllipsisType | None = ...,
+    ) -> None:
+        """``rate_limit``: another account's limiter step (``...``: the runtime's own)."""
+        limit = runtime.rate_limit if rate_limit is ... else rate_limit
         steps: list[Middleware] = [
             *settings.middleware,
             ErrorDecodingMiddleware(),
             RetryMiddleware(settings.retry_policy),
-            *runtime.shared_steps(),
+            *runtime.shared_steps(settings, limit),
         ]
         self._chain = compose(steps, runtime.transport)
         self._admission = runtime.admission
@@ -175,19 +191,32 @@ class ChainSender:
         self._headers = {
             "Content-Type": CONTENT_TYPE,
             "Accept": "application/json",
-            "User-Agent": USER_AGENT,
+            "User-Agent": (
+                USER_AGENT if settings.app_info is None else f"{USER_AGENT} {settings.app_info}"
+            ),
         }
         self._extensions = {"timeout": settings.timeout.as_dict()}
         self.retry_policy = settings.retry_policy
 
-    async def send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
+    async def send(
+        self, method: str, target: str, body: bytes | None, options: CallOptions | None = None
+    ) -> httpx.Response:
         self._runtime.check_run()
+        extensions: dict[str, object] = dict(self._extensions)
+        headers: Mapping[str, str] | httpx.Headers = self._headers
+        if options is not None:
+            if options.timeout is not None:
+                extensions["timeout"] = options.timeout.as_dict()
+            if options.headers:
+                headers = httpx.Headers(self._headers)
+                for name, value in options.headers:  # replaces User-Agent or Accept
+                    headers[name] = value
         async with self._admission:
             request = httpx.Request(
                 method,
                 self._urls.url(target),
                 content=body,
-                headers=self._headers,
-                extensions=dict(self._extensions),
+                headers=headers,
+                extensions=extensions,
             )
             return await self._chain(request)

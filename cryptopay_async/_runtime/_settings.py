@@ -11,6 +11,7 @@ from cryptopay_async._errors._messages import key_prefix
 from cryptopay_async._runtime import _environment
 from cryptopay_async.middleware._chain import Middleware
 from cryptopay_async.middleware._retry import RetryPolicy
+from cryptopay_async.resources._arguments import as_timeout
 
 
 @attrs.frozen(kw_only=True)
@@ -28,6 +29,8 @@ class ClientSettings:
     retry_policy: RetryPolicy
     middleware: tuple[Middleware, ...] = ()
     max_concurrency: int = _environment.DEFAULT_MAX_CONCURRENCY
+    app_info: str | None = None
+    """Your application's name and version, appended to the SDK's User-Agent."""
 
     @classmethod
     def resolve(
@@ -35,7 +38,7 @@ class ClientSettings:
         *,
         api_key: str,
         api_secret: str,
-        callback_secret: str | None,
+        callback_secret: str | Sequence[str] | None,
         environment: str | None,
         base_url: str | None,
         timeout: float | httpx.Timeout,
@@ -43,6 +46,7 @@ class ClientSettings:
         retry_policy: RetryPolicy | None,
         middleware: Sequence[Middleware],
         max_concurrency: int,
+        app_info: str | None = None,
     ) -> ClientSettings:
         """The other arguments first, then the ``CRYPTOPAY_*`` environment.
 
@@ -58,34 +62,39 @@ class ClientSettings:
             retry_policy=attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries),
             middleware=tuple(middleware),
             max_concurrency=max_concurrency,
+            app_info=_environment.app_info(app_info),
         )
 
     def with_options(
-        self, *, timeout: float | httpx.Timeout | None, max_retries: int | None
+        self,
+        *,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int | None,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        callback_secret: str | Sequence[str] | None = None,
     ) -> ClientSettings:
-        """These settings with another timeout or retry count; everything else kept."""
+        """These settings with another timeout, retry count or account; the rest kept.
+
+        ``api_key`` and ``api_secret`` go together (another account); ``callback_secret``
+        alone may change. Checked like the client's own (``ValueError`` naming them).
+        """
         settings = self
+        if (api_key is None) != (api_secret is None):
+            raise ValueError("with_options takes api_key and api_secret together (another account)")
+        if api_key is not None and api_secret is not None:
+            if not api_key or not api_secret:
+                raise ValueError("with_options: api_key and api_secret must not be empty")
+            key, secret = _environment.api_credentials(api_key, api_secret)
+            settings = attrs.evolve(settings, api_key=key, api_secret=secret)
+        if callback_secret is not None:
+            if not callback_secret:
+                raise ValueError("with_options: callback_secret must not be empty")
+            secrets = _environment.callback_secret(callback_secret)
+            settings = attrs.evolve(settings, callback_secret=secrets)
         if timeout is not None:
             settings = attrs.evolve(settings, timeout=as_timeout(timeout))
         if max_retries is not None:
             policy = attrs.evolve(settings.retry_policy, max_retries=max_retries)
             settings = attrs.evolve(settings, retry_policy=policy)
         return settings
-
-
-def as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
-    """``timeout`` as httpx's, every part ``None`` (no limit) or a number of seconds > 0.
-
-    NaN, zero or a negative number would fail every call (anyio refuses a NaN deadline;
-    a negative one times out at once, attempt after attempt): refused here instead.
-    """
-    if not isinstance(timeout, httpx.Timeout | int | float | None) or isinstance(timeout, bool):
-        raise TypeError(
-            f"timeout must be seconds (int or float) or an httpx.Timeout, "
-            f"got {type(timeout).__name__}"
-        )
-    result = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-    for part, seconds in result.as_dict().items():
-        if seconds is not None and not seconds > 0:  # also NaN
-            raise ValueError(f"timeout ({part}) must be a number of seconds > 0, got {seconds!r}")
-    return result

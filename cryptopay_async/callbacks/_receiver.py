@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import attrs
 
@@ -12,12 +12,12 @@ from cryptopay_async._errors._exceptions import SignatureVerificationError
 from cryptopay_async._runtime._environment import ENV_CALLBACK_SECRET, callback_secret
 from cryptopay_async.callbacks._dedupe import Deduplicator, DeliveryStore
 from cryptopay_async.callbacks._events import Callback
-from cryptopay_async.callbacks._verify import CallbackPayloadError, verify
+from cryptopay_async.callbacks._verify import CallbackPayloadError, callback_secrets, verify
 
 logger = logging.getLogger("cryptopay_async.callbacks")
 
 Handler = Callable[[Callback], Awaitable[object]]
-SecretSource = str | Callable[[], str | None] | None
+SecretSource = str | Sequence[str] | Callable[[], str | Sequence[str] | None] | None
 
 
 @attrs.frozen
@@ -29,15 +29,16 @@ class Outcome:
     event: Callback | None = None
 
 
-def resolve_secret(source: SecretSource) -> str:
-    """The callback secret from a string, a callable, or ``CRYPTOPAY_CALLBACK_SECRET``."""
+def resolve_secret(source: SecretSource) -> tuple[str, ...]:
+    """The callback secrets from a string, a list, a callable, or
+    ``CRYPTOPAY_CALLBACK_SECRET`` (``new,old`` while rotating)."""
     value = callback_secret(source() if callable(source) else source)
     if value is None:
         raise ValueError(
             f"no callback secret: pass secret=... or set the {ENV_CALLBACK_SECRET} "
             "environment variable"
         )
-    return value
+    return callback_secrets(value)
 
 
 class CallbackReceiver:
@@ -64,7 +65,9 @@ class CallbackReceiver:
             raise ValueError("pass either deduplicator or store, not both")
         self.handler = handler
         self._secret = secret
-        self.deduplicator = deduplicator if deduplicator is not None else Deduplicator(store)
+        self.deduplicator: Deduplicator = (
+            deduplicator if deduplicator is not None else Deduplicator(store)
+        )
 
     async def receive(self, body: bytes, signature: str | None) -> Outcome:
         try:

@@ -50,8 +50,8 @@ class RedisDeliveryStore:
         ):
             raise ValueError("prefix must be a str without whitespace or control characters")
         self.prefix = prefix
-        self.ttl = float(ttl)
-        self.timeout = float(timeout)
+        self.ttl: float = float(ttl)
+        self.timeout: float = float(timeout)
         self._source = redis
         self._shared = RedisConnection(redis, timeout=self.timeout)
         self._entered = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from cryptopay_async import _json
 from cryptopay_async._decoding import _engines as _decoding
@@ -28,26 +28,53 @@ def signature_for(body: bytes, secret: str) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def callback_secrets(secret: object) -> tuple[str, ...]:
+    """The secrets a callback may be signed with: ``"new,old"`` or ``["new", "old"]``.
+
+    Several secrets let the secret be rotated without downtime: configure ``[new, old]``,
+    switch the secret at Cryptopay, drop ``old`` once its deliveries are done. A secret
+    never contains a comma, so a comma always separates two.
+    """
+    parts = secret.split(",") if isinstance(secret, str) else secret
+    if isinstance(parts, bytes | bytearray) or not isinstance(parts, Sequence):
+        raise TypeError(f"a callback secret is a str or a list of str, got {type(secret).__name__}")
+    secrets = tuple(parts)
+    if not secrets or not all(isinstance(one, str) and one and "," not in one for one in secrets):
+        raise ValueError(
+            "a non-empty callback secret is needed to verify callbacks (several: a list of "
+            "non-empty str, or one str of them separated by commas)"
+        )
+    return secrets
+
+
 def verify(
-    body: bytes | bytearray | memoryview | str, signature: str | None, *, secret: str
+    body: bytes | bytearray | memoryview | str,
+    signature: str | None,
+    *,
+    secret: str | Sequence[str],
 ) -> Callback:
     """Verify a callback and return it as a typed event.
 
     ``body`` must be the raw request body exactly as received (``await request.body()``),
-    not parsed JSON: the signature covers the bytes. Raises ``SignatureVerificationError``
-    when the signature is missing or does not match, ``CallbackPayloadError`` when a
-    correctly signed body is not a callback this SDK can read.
+    not parsed JSON: the signature covers the bytes. ``secret`` may be several
+    (``[new, old]`` or ``"new,old"``, see ``callback_secrets``): a body signed with any
+    of them verifies; each is compared in constant time and all of them always are, so
+    neither the time taken nor the error tells which one came close. Raises
+    ``SignatureVerificationError`` when the signature is missing or matches none,
+    ``CallbackPayloadError`` when a correctly signed body is not a callback this SDK
+    can read.
     """
     raw = _raw_bytes(body)
-    if not isinstance(secret, str) or not secret:
-        raise ValueError("a non-empty callback secret is needed to verify callbacks")
+    secrets = callback_secrets(secret)
     if not signature or not isinstance(signature, str):
         raise SignatureVerificationError(f"missing {SIGNATURE_HEADER} header")
     given = signature.strip().lower()
     if not given.isascii():  # e.g. b"\xff\xfe" that the web framework decoded as "\udcff\udcfe"
         raise SignatureVerificationError(f"{SIGNATURE_HEADER} is not a hexadecimal digest")
-    expected = signature_for(raw, secret)
-    if not hmac.compare_digest(expected, given):
+    matched = False
+    for one in secrets:  # no early exit: every secret costs the same whether it matches
+        matched |= hmac.compare_digest(signature_for(raw, one), given)
+    if not matched:
         raise SignatureVerificationError(
             f"{SIGNATURE_HEADER} does not match the body (wrong secret, or the body was changed)"
         )

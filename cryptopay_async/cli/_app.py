@@ -111,7 +111,7 @@ def hoist_options(params: Sequence[Any], args: list[str]) -> list[str]:
     return front + rest
 
 
-app = typer.Typer(
+app: typer.Typer = typer.Typer(
     cls=GlobalOptionsAnywhere,
     name="cryptopay",
     help=(

@@ -34,9 +34,9 @@ class RateLimitMiddleware:
     def __init__(
         self, limiter: RateLimiter, *, initial_pause: float = 1.0, max_pause: float = 60.0
     ) -> None:
-        self.limiter = limiter
-        self.initial_pause = initial_pause
-        self.max_pause = max_pause
+        self.limiter: RateLimiter = limiter
+        self.initial_pause: float = initial_pause
+        self.max_pause: float = max_pause
         self._consecutive_429 = 0
 
     async def __call__(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:

@@ -91,7 +91,7 @@ class RetryMiddleware:
     __slots__ = ("policy",)
 
     def __init__(self, policy: RetryPolicy | None = None) -> None:
-        self.policy = policy or RetryPolicy()
+        self.policy: RetryPolicy = policy or RetryPolicy()
 
     async def __call__(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:
         policy = self.policy

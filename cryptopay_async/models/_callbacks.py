@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import attrs
 
+from cryptopay_async.models._base import ApiModel
 from cryptopay_async.models._enum import ApiEnum
 from cryptopay_async.models._generated import ChannelPayment, CoinWithdrawal, Invoice, Subscription
 
@@ -20,10 +21,11 @@ class InvoiceCallbackEvent(ApiEnum):
 
 
 @attrs.frozen(kw_only=True)
-class InvoiceCallback:
+class InvoiceCallback(ApiModel):
     """An invoice changed: payment seen, confirmed, status changed, refunded, ..."""
 
     type: ClassVar[str] = "Invoice"
+    _constants: ClassVar[tuple[str, ...]] = ("type",)
     event: InvoiceCallbackEvent | str
     data: Invoice
 
@@ -37,10 +39,11 @@ class ChannelPaymentCallbackEvent(ApiEnum):
 
 
 @attrs.frozen(kw_only=True)
-class ChannelPaymentCallback:
+class ChannelPaymentCallback(ApiModel):
     """A payment arrived on a channel, or its status moved (completed, on hold, ...)."""
 
     type: ClassVar[str] = "ChannelPayment"
+    _constants: ClassVar[tuple[str, ...]] = ("type",)
     event: ChannelPaymentCallbackEvent | str
     data: ChannelPayment
 
@@ -51,10 +54,11 @@ class CoinWithdrawalCallbackEvent(ApiEnum):
 
 
 @attrs.frozen(kw_only=True)
-class CoinWithdrawalCallback:
+class CoinWithdrawalCallback(ApiModel):
     """A payout was created or its status changed."""
 
     type: ClassVar[str] = "CoinWithdrawal"
+    _constants: ClassVar[tuple[str, ...]] = ("type",)
     event: CoinWithdrawalCallbackEvent | str
     data: CoinWithdrawal
 
@@ -65,10 +69,11 @@ class SubscriptionCallbackEvent(ApiEnum):
 
 
 @attrs.frozen(kw_only=True)
-class SubscriptionCallback:
+class SubscriptionCallback(ApiModel):
     """A subscription period was paid, or the subscription was cancelled."""
 
     type: ClassVar[str] = "Subscription"
+    _constants: ClassVar[tuple[str, ...]] = ("type",)
     event: SubscriptionCallbackEvent | str
     data: Subscription
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import NotRequired, TypedDict
 
 import attrs
 
+from cryptopay_async.models._base import ApiModel
 from cryptopay_async.models._enum import ApiEnum
 
 
@@ -101,7 +103,7 @@ class TransactionReferenceType(ApiEnum):
 
 
 @attrs.frozen(kw_only=True)
-class Account:
+class Account(ApiModel):
     """A balance in one currency."""
 
     id: str
@@ -111,7 +113,7 @@ class Account:
 
 
 @attrs.frozen(kw_only=True)
-class BeneficiaryAddress:
+class BeneficiaryAddress(ApiModel):
     """Postal address of a beneficiary."""
 
     country: str
@@ -122,7 +124,7 @@ class BeneficiaryAddress:
 
 
 @attrs.frozen(kw_only=True)
-class Beneficiary:
+class Beneficiary(ApiModel):
     """The recipient of a travel-rule payout."""
 
     type: BeneficiaryType | str
@@ -131,7 +133,7 @@ class Beneficiary:
 
 
 @attrs.frozen(kw_only=True)
-class Channel:
+class Channel(ApiModel):
     """A permanent deposit address; every transfer to it becomes a ChannelPayment."""
 
     id: str
@@ -150,7 +152,7 @@ class Channel:
 
 
 @attrs.frozen(kw_only=True)
-class Exchange:
+class Exchange(ApiModel):
     """The conversion applied: ``pair`` (e.g. ``BTCEUR``) at ``rate``."""
 
     pair: str
@@ -160,7 +162,7 @@ class Exchange:
 
 
 @attrs.frozen(kw_only=True)
-class Risk:
+class Risk(ApiModel):
     """AML screening result; ``score`` is a JSON number, not money."""
 
     score: float
@@ -170,7 +172,7 @@ class Risk:
 
 
 @attrs.frozen(kw_only=True)
-class ChannelPayment:
+class ChannelPayment(ApiModel):
     """A transfer received on a channel."""
 
     id: str
@@ -196,14 +198,14 @@ class ChannelPayment:
 
 
 @attrs.frozen(kw_only=True)
-class ChannelsConfig:
+class ChannelsConfig(ApiModel):
     """Whether a network can be used for channels."""
 
     enabled: bool
 
 
 @attrs.frozen(kw_only=True)
-class CoinDestinationTag:
+class CoinDestinationTag(ApiModel):
     """Whether a network needs a destination tag (XRP) or memo (XLM)."""
 
     required: bool
@@ -211,21 +213,21 @@ class CoinDestinationTag:
 
 
 @attrs.frozen(kw_only=True)
-class InvoicesConfig:
+class InvoicesConfig(ApiModel):
     """Whether a network can be used for invoices."""
 
     enabled: bool
 
 
 @attrs.frozen(kw_only=True)
-class CoinWithdrawalsConfig:
+class CoinWithdrawalsConfig(ApiModel):
     """Whether a network can be used for withdrawals."""
 
     enabled: bool
 
 
 @attrs.frozen(kw_only=True)
-class CoinNetwork:
+class CoinNetwork(ApiModel):
     """One network of a currency and what it supports."""
 
     network: str
@@ -238,7 +240,7 @@ class CoinNetwork:
 
 
 @attrs.frozen(kw_only=True)
-class Coin:
+class Coin(ApiModel):
     """A supported currency and its networks."""
 
     currency: str
@@ -248,7 +250,7 @@ class Coin:
 
 
 @attrs.frozen(kw_only=True)
-class CoinWithdrawal:
+class CoinWithdrawal(ApiModel):
     """A payout to an external crypto address."""
 
     id: str
@@ -273,7 +275,7 @@ class CoinWithdrawal:
 
 
 @attrs.frozen(kw_only=True)
-class CustomerAddress:
+class CustomerAddress(ApiModel):
     """A refund address of a customer for one currency and network."""
 
     address: str
@@ -282,7 +284,7 @@ class CustomerAddress:
 
 
 @attrs.frozen(kw_only=True)
-class Customer:
+class Customer(ApiModel):
     """Your customer, under your own id, with refund addresses."""
 
     id: str
@@ -292,7 +294,7 @@ class Customer:
 
 
 @attrs.frozen(kw_only=True)
-class ExchangeTransfer:
+class ExchangeTransfer(ApiModel):
     """A conversion between two of your accounts."""
 
     id: str
@@ -305,7 +307,7 @@ class ExchangeTransfer:
 
 
 @attrs.frozen(kw_only=True)
-class InvoiceTransaction:
+class InvoiceTransaction(ApiModel):
     """A blockchain transaction paying an invoice."""
 
     txid: str
@@ -313,7 +315,7 @@ class InvoiceTransaction:
 
 
 @attrs.frozen(kw_only=True)
-class Invoice:
+class Invoice(ApiModel):
     """A one-off payment request with a unique address and a fixed amount."""
 
     id: str
@@ -345,7 +347,7 @@ class Invoice:
 
 
 @attrs.frozen(kw_only=True)
-class InvoiceRecalculation:
+class InvoiceRecalculation(ApiModel):
     """New and previous amounts of a re-priced invoice."""
 
     id: str
@@ -364,7 +366,7 @@ class InvoiceRecalculation:
 
 
 @attrs.frozen(kw_only=True)
-class InvoiceRefund:
+class InvoiceRefund(ApiModel):
     """Money returned for an invoice."""
 
     id: str
@@ -382,7 +384,7 @@ class InvoiceRefund:
 
 
 @attrs.frozen(kw_only=True)
-class NetworkFee:
+class NetworkFee(ApiModel):
     """The current fee of one network at one level."""
 
     level: NetworkFeeLevel | str
@@ -392,7 +394,7 @@ class NetworkFee:
 
 
 @attrs.frozen(kw_only=True)
-class Rate:
+class Rate(ApiModel):
     """Buy and sell rate of a pair."""
 
     buy_rate: Decimal
@@ -400,7 +402,7 @@ class Rate:
 
 
 @attrs.frozen(kw_only=True)
-class Subscription:
+class Subscription(ApiModel):
     """Recurring billing of a payer identified by e-mail."""
 
     id: str
@@ -425,7 +427,7 @@ class Subscription:
 
 
 @attrs.frozen(kw_only=True)
-class Transaction:
+class Transaction(ApiModel):
     """One entry of the ledger."""
 
     id: str
@@ -445,10 +447,38 @@ class Transaction:
     risk: Risk | None = None
 
 
+class BeneficiaryAddressParams(TypedDict):
+    """``BeneficiaryAddress`` as a dict, as request arguments take it."""
+
+    country: str
+    city: NotRequired[str]
+    line_1: NotRequired[str]
+    line_2: NotRequired[str]
+    post_code: NotRequired[str]
+
+
+class BeneficiaryParams(TypedDict):
+    """``Beneficiary`` as a dict, as request arguments take it."""
+
+    type: BeneficiaryType | str
+    name: str
+    address: BeneficiaryAddressParams
+
+
+class CustomerAddressParams(TypedDict):
+    """``CustomerAddress`` as a dict, as request arguments take it."""
+
+    address: str
+    currency: str
+    network: str
+
+
 __all__ = [
     "Account",
     "Beneficiary",
     "BeneficiaryAddress",
+    "BeneficiaryAddressParams",
+    "BeneficiaryParams",
     "BeneficiaryType",
     "Channel",
     "ChannelPayment",
@@ -464,6 +494,7 @@ __all__ = [
     "CoinWithdrawalsConfig",
     "Customer",
     "CustomerAddress",
+    "CustomerAddressParams",
     "Exchange",
     "ExchangeTransfer",
     "Invoice",

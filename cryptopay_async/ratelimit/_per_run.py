@@ -73,8 +73,8 @@ class PerRunLimiter:
     __slots__ = ("factory", "name")
 
     def __init__(self, name: str, factory: Callable[[], RateLimiter]) -> None:
-        self.name = name
-        self.factory = factory
+        self.name: str = name
+        self.factory: Callable[[], RateLimiter] = factory
 
     def __repr__(self) -> str:
         return f"PerRunLimiter(name={self.name!r})"

@@ -86,7 +86,7 @@ class RedisTokenBucket:
         timeout: float = DEFAULT_TIMEOUT,
         prefix: str = DEFAULT_PREFIX,
     ) -> None:
-        self.burst = check_bucket_settings(rate, period, burst, margin)
+        self.burst: int = check_bucket_settings(rate, period, burst, margin)
         if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LENGTH:
             raise ValueError(f"name must be a non-empty str of at most {MAX_NAME_LENGTH} chars")
         if any(ch.isspace() or not ch.isprintable() or ch in "{}" for ch in name + prefix):
@@ -95,11 +95,11 @@ class RedisTokenBucket:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.name = name
         self.rate = rate
-        self.period = float(period)
-        self.margin = float(margin)
-        self.timeout = float(timeout)
+        self.period: float = float(period)
+        self.margin: float = float(margin)
+        self.timeout: float = float(timeout)
         # One hash tag: both keys live on the same Redis Cluster slot.
-        self.keys = [f"{prefix}{{{name}}}:state", f"{prefix}{{{name}}}:grants"]
+        self.keys: list[str] = [f"{prefix}{{{name}}}:state", f"{prefix}{{{name}}}:grants"]
         self._redis = RedisConnection(redis, timeout=self.timeout)
         self._reserve = self._redis.script(RESERVE_SCRIPT)
         self._settings: list[str | int] = [

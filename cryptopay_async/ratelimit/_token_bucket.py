@@ -48,9 +48,9 @@ class TokenBucket:
     ) -> None:
         burst = check_bucket_settings(rate, period, burst, margin)
         self.rate = rate
-        self.period = float(period)
+        self.period: float = float(period)
         self.burst = burst
-        self.margin = float(margin)
+        self.margin: float = float(margin)
         # One sum, used everywhere: (t + period) + margin can round one ulp below
         # t + (period + margin), letting a grant land on the window's last instant.
         self._window = self.period + self.margin

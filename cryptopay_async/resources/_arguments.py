@@ -7,7 +7,7 @@ unusable value) naming the argument, so a bad call never reaches the server.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import attrs
+import httpx
 
 from cryptopay_async._decoding._cattrs import converter, describe_error
 from cryptopay_async.models._dict import to_dict
@@ -175,8 +176,8 @@ def string_map(name: str, value: object) -> dict[str, str]:
 
 def nested(name: str, value: object, cls: type[Any]) -> Any:
     """A model instance or a dict with its JSON keys, validated the same way."""
-    if isinstance(value, cls):
-        return _without_nulls(to_dict(value))
+    if isinstance(value, cls):  # evolve: its modelled fields only, never its extra_fields
+        return _without_nulls(to_dict(attrs.evolve(value)))
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} must be a {cls.__name__} or a dict, got {type(value).__name__}")
     unknown = set(value) - {field.name for field in attrs.fields(cls)}
@@ -273,3 +274,80 @@ def query_string(params: Mapping[str, object]) -> str:
         _encodable(key, encoded)
         parts.append(f"{quote(key, safe='')}={_fits_url(key, quote(encoded, safe=''))}")
     return "&".join(parts)
+
+
+SDK_HEADERS = frozenset({"authorization", "date", "content-type", "content-length", "host"})
+"""Headers the SDK sets itself: the signature covers them, or httpx derives them."""
+
+
+def extra_headers(value: object) -> tuple[tuple[str, str], ...]:
+    """A call's ``extra_headers``: str to str, none of the headers the SDK owns."""
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"extra_headers must be a mapping of str to str, got {type(value).__name__}"
+        )
+    headers = []
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise TypeError(f"extra_headers must map str to str, found {key!r}: {_preview(item)}")
+        if key.lower() in SDK_HEADERS:
+            raise ValueError(
+                f"extra_headers cannot set {key}: the SDK sets it (and signs the request "
+                "with it); the headers it owns are Authorization, Date, Content-Type, "
+                "Content-Length and Host"
+            )
+        if not key.isascii() or not key.isprintable() or not key or " " in key or ":" in key:
+            raise ValueError(f"extra_headers has a header name that is not a token: {key!r}")
+        if not item.isprintable():
+            raise ValueError(f"extra_headers[{key!r}] contains control characters")
+        headers.append((key, item))
+    return tuple(headers)
+
+
+def _taken(option: str, value: object, arguments: Collection[str], owner: str) -> dict[str, Any]:
+    """``value`` as a dict of str keys, none of which is one of the method's ``arguments``."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{option} must be a mapping with str keys, got {type(value).__name__}")
+    for key in value:
+        if not isinstance(key, str):
+            raise TypeError(f"{option} keys must be str, found {key!r}")
+        if key in arguments:
+            raise ValueError(
+                f"{option} sets {key!r}, which {owner} takes as an argument: pass {key}=... "
+                "instead (an extra key never overwrites one)"
+            )
+    return dict(value)
+
+
+def extra_query(value: object, arguments: Collection[str], owner: str) -> dict[str, Any]:
+    """A call's ``extra_query``: str keys and str or bool values, none an argument's name."""
+    query = _taken("extra_query", value, arguments, owner)
+    for key, item in query.items():
+        if not isinstance(item, str | bool):
+            raise TypeError(
+                f"extra_query[{key!r}] must be a str or bool, got {type(item).__name__}"
+            )
+    return query
+
+
+def extra_body(value: object, arguments: Collection[str], owner: str) -> dict[str, Any]:
+    """A call's ``extra_body``: JSON fields merged into the body, none an argument's name."""
+    return _taken("extra_body", value, arguments, owner)
+
+
+def as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    """``timeout`` as httpx's, every part ``None`` (no limit) or a number of seconds > 0.
+
+    NaN, zero or a negative number would fail every call (anyio refuses a NaN deadline;
+    a negative one times out at once, attempt after attempt): refused here instead.
+    """
+    if not isinstance(timeout, httpx.Timeout | int | float | None) or isinstance(timeout, bool):
+        raise TypeError(
+            f"timeout must be seconds (int or float) or an httpx.Timeout, "
+            f"got {type(timeout).__name__}"
+        )
+    result = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+    for part, seconds in result.as_dict().items():
+        if seconds is not None and not seconds > 0:  # also NaN
+            raise ValueError(f"timeout ({part}) must be a number of seconds > 0, got {seconds!r}")
+    return result

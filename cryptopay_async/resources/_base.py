@@ -22,6 +22,7 @@ from cryptopay_async.models._pagination import AsyncPager, Page, stalled
 from cryptopay_async.resources import _arguments as arg
 from cryptopay_async.resources import _exactly_once
 from cryptopay_async.resources._recovery import Recovery
+from cryptopay_async.resources._sender import CallOptions
 
 if TYPE_CHECKING:
     import httpx
@@ -72,6 +73,10 @@ class Operation(Generic[T]):
     """How ``_exactly_once`` settles an ambiguous failure of this operation, if it moves money."""
     path_params: tuple[str, ...] = attrs.field(init=False)
     result_name: str = attrs.field(init=False)
+    query_names: frozenset[str] = attrs.field(init=False)
+    """The query parameters and path parameters the method takes: no extra query key."""
+    body_names: frozenset[str] = attrs.field(init=False)
+    """The body fields and path parameters the method takes: no extra body key."""
 
     @path_params.default
     def _path_params_from_path(self) -> tuple[str, ...]:
@@ -81,8 +86,28 @@ class Operation(Generic[T]):
     def _result_name(self) -> str:
         return type_name(self.result)
 
-    def target(self, path_args: tuple[str, ...], values: Mapping[str, Any]) -> str:
-        """Path with percent-encoded parameters, plus ``?query`` when any filter is set."""
+    @query_names.default
+    def _query_names(self) -> frozenset[str]:
+        names = {*self.path_params, *(p.name for p in self.query)}
+        if self.paginated:
+            names.add("starting_after")  # the pager's cursor
+        return frozenset(names)
+
+    @body_names.default
+    def _body_names(self) -> frozenset[str]:
+        return frozenset({*self.path_params, *(p.name for p in self.body or ())})
+
+    def target(
+        self,
+        path_args: tuple[str, ...],
+        values: Mapping[str, Any],
+        extra_query: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Path with percent-encoded parameters, plus ``?query`` when any filter is set.
+
+        ``extra_query`` (a call's own parameters) follows the method's, keys checked not
+        to be one of the method's arguments.
+        """
         segments = {
             name: arg.path_parameter(name, value)
             for name, value in zip(self.path_params, path_args, strict=True)
@@ -93,18 +118,30 @@ class Operation(Generic[T]):
             for p in self.query
             if values[p.name] is not None
         }
+        if extra_query is not None:
+            query.update(arg.extra_query(extra_query, self.query_names, self.name))
         qs = arg.query_string(query)
         return f"{path}?{qs}" if qs else path
 
-    def body_bytes(self, values: Mapping[str, Any]) -> bytes | None:
-        """The JSON body, serialized once: the same bytes are hashed and sent."""
-        if self.body is None:
+    def body_bytes(
+        self, values: Mapping[str, Any], extra_body: Mapping[str, Any] | None = None
+    ) -> bytes | None:
+        """The JSON body, serialized once: the same bytes are hashed and sent.
+
+        ``extra_body`` (fields this release does not model) is merged in; a key that is
+        one of the method's arguments is a ``ValueError``, never an overwrite.
+        """
+        if self.body is None and extra_body is None:
             return None
+        if self.body is None and self.method == "GET":
+            raise ValueError(f"{self.name} sends no body (GET): pass extra_query, not extra_body")
         fields = {
             p.name: p.check(p.name, values[p.name])
-            for p in self.body
+            for p in self.body or ()
             if p.required or values[p.name] is not None
         }
+        if extra_body is not None:
+            fields.update(arg.extra_body(extra_body, self.body_names, self.name))
         if self.exactly_one:
             given = [name for name in self.exactly_one if name in fields]
             if len(given) != 1:
@@ -147,7 +184,15 @@ class Resource:
         self._sender = resources.sender
 
     async def _call(
-        self, op: Operation[T], path_args: tuple[str, ...], values: Mapping[str, Any]
+        self,
+        op: Operation[T],
+        path_args: tuple[str, ...],
+        values: Mapping[str, Any],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> T:
         if op.deprecated:
             warnings.warn(
@@ -156,11 +201,12 @@ class Resource:
                 DeprecationWarning,
                 stacklevel=3,
             )
-        target = op.target(path_args, values)
-        body = op.body_bytes(values)
+        target = op.target(path_args, values, extra_query)
+        body = op.body_bytes(values, extra_body)
+        options = call_options(timeout, extra_headers)
 
         async def send() -> T:
-            return op.parse(await self._sender.send(op.method, target, body))
+            return op.parse(await self._sender.send(op.method, target, body, options))
 
         if op.recovery is not None:  # creates with custom_id, commits
             settled: T = await _exactly_once.run(
@@ -170,16 +216,25 @@ class Resource:
         return await send()
 
     def _paginate(
-        self, op: Operation[list[T]], path_args: tuple[str, ...], values: Mapping[str, Any]
+        self,
+        op: Operation[list[T]],
+        path_args: tuple[str, ...],
+        values: Mapping[str, Any],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
     ) -> AsyncPager[T]:
-        target = op.target(path_args, values)
+        """Every page is fetched with the same filters and per-call options."""
+        target = op.target(path_args, values, extra_query)
+        options = call_options(timeout, extra_headers)
         separator = "&" if "?" in target else "?"
 
         async def fetch(cursor: str | None, followed: Collection[str]) -> Page[T]:
             url = target
             if cursor is not None:
                 url += f"{separator}starting_after={arg.path_segment(cursor)}"
-            response = await self._sender.send("GET", url, None)
+            response = await self._sender.send("GET", url, None, options)
             if response.status_code == 204:  # no content: no items, and nothing after them
                 return Page(data=[], has_more=False, total=None, fetch=fetch)
             items: list[T]
@@ -203,3 +258,15 @@ class Resource:
             )
 
         return AsyncPager(fetch)
+
+
+def call_options(
+    timeout: float | httpx.Timeout | None, extra_headers: Mapping[str, str] | None
+) -> CallOptions | None:
+    """A call's own timeout and headers, checked; None when it has neither."""
+    if timeout is None and extra_headers is None:
+        return None
+    return CallOptions(
+        timeout=None if timeout is None else arg.as_timeout(timeout),
+        headers=() if extra_headers is None else arg.extra_headers(extra_headers),
+    )

@@ -9,9 +9,12 @@ from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
 from cryptopay_async.models._generated import (
     Account,
     Beneficiary,
+    BeneficiaryParams,
     Channel,
     ChannelPayment,
     ChannelStatus,
@@ -19,6 +22,7 @@ from cryptopay_async.models._generated import (
     CoinWithdrawal,
     Customer,
     CustomerAddress,
+    CustomerAddressParams,
     ExchangeTransfer,
     Invoice,
     InvoiceRecalculation,
@@ -481,7 +485,13 @@ class Accounts(Resource):
 
     __slots__ = ()
 
-    async def list(self) -> builtins.list[Account]:
+    async def list(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> builtins.list[Account]:
         """Every account of the project, one per currency, with its balance.
 
         ``GET /api/accounts``
@@ -489,16 +499,38 @@ class Accounts(Resource):
         Response carries meta (Pagination) but no cursor parameter is exposed by any
         SDK.
         """
-        return await self._call(_ACCOUNTS_LIST, (), {})
+        return await self._call(
+            _ACCOUNTS_LIST,
+            (),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
-    def list_transactions(self, account_id: str, /) -> AsyncPager[Transaction]:
+    def list_transactions(
+        self,
+        account_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> AsyncPager[Transaction]:
         """The ledger of one account, newest first.
 
         ``GET /api/accounts/{account_id}/transactions``
 
         ``await`` it for the first page; ``async for`` it for every item.
         """
-        return self._paginate(_ACCOUNTS_LIST_TRANSACTIONS, (account_id,), {})
+        return self._paginate(
+            _ACCOUNTS_LIST_TRANSACTIONS,
+            (account_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
 
 class Channels(Resource):
@@ -516,6 +548,10 @@ class Channels(Resource):
         network: str | None = None,
         custom_id: str | None = None,
         customer_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> Channel:
         """Create a channel: a permanent deposit address for one customer.
 
@@ -533,46 +569,125 @@ class Channels(Resource):
                 "custom_id": custom_id,
                 "customer_id": customer_id,
             },
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
-    def list(self, *, customer_id: str | None = None) -> AsyncPager[Channel]:
+    def list(
+        self,
+        *,
+        customer_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> AsyncPager[Channel]:
         """Channels, newest first; optionally only one customer's.
 
         ``GET /api/channels``
 
         ``await`` it for the first page; ``async for`` it for every item.
         """
-        return self._paginate(_CHANNELS_LIST, (), {"customer_id": customer_id})
+        return self._paginate(
+            _CHANNELS_LIST,
+            (),
+            {"customer_id": customer_id},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
-    def list_payments(self, channel_id: str, /) -> AsyncPager[ChannelPayment]:
+    def list_payments(
+        self,
+        channel_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> AsyncPager[ChannelPayment]:
         """Payments received on one channel, newest first.
 
         ``GET /api/channels/{channel_id}/payments``
 
         ``await`` it for the first page; ``async for`` it for every item.
         """
-        return self._paginate(_CHANNELS_LIST_PAYMENTS, (channel_id,), {})
+        return self._paginate(
+            _CHANNELS_LIST_PAYMENTS,
+            (channel_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
-    async def retrieve(self, channel_id: str, /) -> Channel:
+    async def retrieve(
+        self,
+        channel_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> Channel:
         """The channel with this Cryptopay id.
 
         ``GET /api/channels/{channel_id}``
         """
-        return await self._call(_CHANNELS_RETRIEVE, (channel_id,), {})
+        return await self._call(
+            _CHANNELS_RETRIEVE,
+            (channel_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
-    async def retrieve_by_custom_id(self, custom_id: str, /) -> Channel:
+    async def retrieve_by_custom_id(
+        self,
+        custom_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> Channel:
         """The channel with this custom id of yours.
 
         ``GET /api/channels/custom_id/{custom_id}``
         """
-        return await self._call(_CHANNELS_RETRIEVE_BY_CUSTOM_ID, (custom_id,), {})
+        return await self._call(
+            _CHANNELS_RETRIEVE_BY_CUSTOM_ID,
+            (custom_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
-    async def retrieve_payment(self, channel_id: str, channel_payment_id: str, /) -> ChannelPayment:
+    async def retrieve_payment(
+        self,
+        channel_id: str,
+        channel_payment_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> ChannelPayment:
         """One payment received on a channel.
 
         ``GET /api/channels/{channel_id}/payments/{channel_payment_id}``
         """
-        return await self._call(_CHANNELS_RETRIEVE_PAYMENT, (channel_id, channel_payment_id), {})
+        return await self._call(
+            _CHANNELS_RETRIEVE_PAYMENT,
+            (channel_id, channel_payment_id),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
     async def update(
         self,
@@ -583,6 +698,10 @@ class Channels(Resource):
         description: str | None = None,
         status: ChannelStatus | str | None = None,
         customer_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> Channel:
         """Change a channel's name, description, status or customer.
 
@@ -597,6 +716,10 @@ class Channels(Resource):
                 "status": status,
                 "customer_id": customer_id,
             },
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
 
@@ -605,14 +728,31 @@ class CoinWithdrawals(Resource):
 
     __slots__ = ()
 
-    async def commit(self, coin_withdrawal_id: str, /) -> CoinWithdrawal:
+    async def commit(
+        self,
+        coin_withdrawal_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+    ) -> CoinWithdrawal:
         """Commit a two-step withdrawal (within 30 s of creating it).
 
         ``POST /api/coin_withdrawals/{coin_withdrawal_id}/commit``
 
         No request body.
         """
-        return await self._call(_COIN_WITHDRAWALS_COMMIT, (coin_withdrawal_id,), {})
+        return await self._call(
+            _COIN_WITHDRAWALS_COMMIT,
+            (coin_withdrawal_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
 
     async def create(
         self,
@@ -629,7 +769,11 @@ class CoinWithdrawals(Resource):
         network_fee_level: NetworkFeeLevel | str | None = None,
         force_commit: bool | None = None,
         travel_rule_compliant: bool | None = None,
-        beneficiary: Beneficiary | Mapping[str, Any] | None = None,
+        beneficiary: Beneficiary | BeneficiaryParams | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> CoinWithdrawal:
         """Create a payout to an external address; give exactly one amount.
 
@@ -653,21 +797,42 @@ class CoinWithdrawals(Resource):
                 "travel_rule_compliant": travel_rule_compliant,
                 "beneficiary": beneficiary,
             },
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
-    def list(self, *, customer_id: str | None = None) -> AsyncPager[CoinWithdrawal]:
+    def list(
+        self,
+        *,
+        customer_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> AsyncPager[CoinWithdrawal]:
         """Coin withdrawals, newest first; optionally only one customer's.
 
         ``GET /api/coin_withdrawals``
 
         ``await`` it for the first page; ``async for`` it for every item.
         """
-        return self._paginate(_COIN_WITHDRAWALS_LIST, (), {"customer_id": customer_id})
+        return self._paginate(
+            _COIN_WITHDRAWALS_LIST,
+            (),
+            {"customer_id": customer_id},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
     async def list_network_fees(
         self,
         *,
         all_networks: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
     ) -> builtins.list[NetworkFee]:
         """Current network fees per level (slow/average/fast).
 
@@ -679,21 +844,54 @@ class CoinWithdrawals(Resource):
             _COIN_WITHDRAWALS_LIST_NETWORK_FEES,
             (),
             {"all_networks": all_networks},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
         )
 
-    async def retrieve(self, coin_withdrawal_id: str, /) -> CoinWithdrawal:
+    async def retrieve(
+        self,
+        coin_withdrawal_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> CoinWithdrawal:
         """The coin withdrawal with this Cryptopay id.
 
         ``GET /api/coin_withdrawals/{coin_withdrawal_id}``
         """
-        return await self._call(_COIN_WITHDRAWALS_RETRIEVE, (coin_withdrawal_id,), {})
+        return await self._call(
+            _COIN_WITHDRAWALS_RETRIEVE,
+            (coin_withdrawal_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
-    async def retrieve_by_custom_id(self, custom_id: str, /) -> CoinWithdrawal:
+    async def retrieve_by_custom_id(
+        self,
+        custom_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> CoinWithdrawal:
         """The coin withdrawal with this custom id of yours.
 
         ``GET /api/coin_withdrawals/custom_id/{custom_id}``
         """
-        return await self._call(_COIN_WITHDRAWALS_RETRIEVE_BY_CUSTOM_ID, (custom_id,), {})
+        return await self._call(
+            _COIN_WITHDRAWALS_RETRIEVE_BY_CUSTOM_ID,
+            (custom_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
 
 class Coins(Resource):
@@ -701,14 +899,27 @@ class Coins(Resource):
 
     __slots__ = ()
 
-    async def list(self) -> builtins.list[Coin]:
+    async def list(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> builtins.list[Coin]:
         """Supported currencies, their networks and what each network supports.
 
         ``GET /api/coins``
 
         No meta in response.
         """
-        return await self._call(_COINS_LIST, (), {})
+        return await self._call(
+            _COINS_LIST,
+            (),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
 
 class Customers(Resource):
@@ -721,7 +932,11 @@ class Customers(Resource):
         *,
         id: str,
         currency: str,
-        addresses: Sequence[CustomerAddress | Mapping[str, Any]] | None = None,
+        addresses: Sequence[CustomerAddress | CustomerAddressParams] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> Customer:
         """Create a customer under your own id, with refund addresses.
 
@@ -731,25 +946,57 @@ class Customers(Resource):
             _CUSTOMERS_CREATE,
             (),
             {"id": id, "currency": currency, "addresses": addresses},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
-    def list(self) -> AsyncPager[Customer]:
+    def list(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> AsyncPager[Customer]:
         """Customers, newest first.
 
         ``GET /api/customers``
 
         ``await`` it for the first page; ``async for`` it for every item.
         """
-        return self._paginate(_CUSTOMERS_LIST, (), {})
+        return self._paginate(
+            _CUSTOMERS_LIST,
+            (),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
-    async def retrieve(self, customer_id: str, /) -> Customer:
+    async def retrieve(
+        self,
+        customer_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> Customer:
         """The customer with this id of yours.
 
         ``GET /api/customers/{customer_id}``
 
         customer_id is YOUR reference id (free-form string), not a Cryptopay UUID.
         """
-        return await self._call(_CUSTOMERS_RETRIEVE, (customer_id,), {})
+        return await self._call(
+            _CUSTOMERS_RETRIEVE,
+            (customer_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
     async def update(
         self,
@@ -757,7 +1004,11 @@ class Customers(Resource):
         /,
         *,
         currency: str | None = None,
-        addresses: Sequence[CustomerAddress | Mapping[str, Any]] | None = None,
+        addresses: Sequence[CustomerAddress | CustomerAddressParams] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> Customer:
         """Change a customer's currency or refund addresses.
 
@@ -767,6 +1018,10 @@ class Customers(Resource):
             _CUSTOMERS_UPDATE,
             (customer_id,),
             {"currency": currency, "addresses": addresses},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
 
@@ -775,14 +1030,31 @@ class ExchangeTransfers(Resource):
 
     __slots__ = ()
 
-    async def commit(self, exchange_transfer_id: str, /) -> ExchangeTransfer:
+    async def commit(
+        self,
+        exchange_transfer_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+    ) -> ExchangeTransfer:
         """Commit a two-step exchange transfer (within 30 s).
 
         ``POST /api/exchange_transfers/{exchange_transfer_id}/commit``
 
         No request body.
         """
-        return await self._call(_EXCHANGE_TRANSFERS_COMMIT, (exchange_transfer_id,), {})
+        return await self._call(
+            _EXCHANGE_TRANSFERS_COMMIT,
+            (exchange_transfer_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
 
     async def create(
         self,
@@ -793,6 +1065,10 @@ class ExchangeTransfers(Resource):
         received_amount: Decimal | str | int | None = None,
         custom_id: str | None = None,
         force_commit: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> ExchangeTransfer:
         """Convert between two of your accounts; give exactly one amount.
 
@@ -809,14 +1085,33 @@ class ExchangeTransfers(Resource):
                 "custom_id": custom_id,
                 "force_commit": force_commit,
             },
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
-    async def retrieve(self, exchange_transfer_id: str, /) -> ExchangeTransfer:
+    async def retrieve(
+        self,
+        exchange_transfer_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> ExchangeTransfer:
         """The exchange transfer with this Cryptopay id.
 
         ``GET /api/exchange_transfers/{exchange_transfer_id}``
         """
-        return await self._call(_EXCHANGE_TRANSFERS_RETRIEVE, (exchange_transfer_id,), {})
+        return await self._call(
+            _EXCHANGE_TRANSFERS_RETRIEVE,
+            (exchange_transfer_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
 
 class Invoices(Resource):
@@ -829,6 +1124,11 @@ class Invoices(Resource):
         invoice_id: str,
         recalculation_id: str,
         /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> InvoiceRecalculation:
         """Commit a two-step recalculation (within 30 s).
 
@@ -836,7 +1136,15 @@ class Invoices(Resource):
 
         No request body.
         """
-        return await self._call(_INVOICES_COMMIT_RECALCULATION, (invoice_id, recalculation_id), {})
+        return await self._call(
+            _INVOICES_COMMIT_RECALCULATION,
+            (invoice_id, recalculation_id),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
 
     async def create(
         self,
@@ -853,6 +1161,10 @@ class Invoices(Resource):
         success_redirect_url: str | None = None,
         unsuccess_redirect_url: str | None = None,
         payer_email: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> Invoice:
         """Create an invoice with a unique address and a fixed amount.
 
@@ -875,6 +1187,10 @@ class Invoices(Resource):
                 "unsuccess_redirect_url": unsuccess_redirect_url,
                 "payer_email": payer_email,
             },
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
     async def create_recalculation(
@@ -883,6 +1199,10 @@ class Invoices(Resource):
         /,
         *,
         force_commit: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> InvoiceRecalculation:
         """Re-price an unresolved invoice at the current rate.
 
@@ -894,6 +1214,10 @@ class Invoices(Resource):
             _INVOICES_CREATE_RECALCULATION,
             (invoice_id,),
             {"force_commit": force_commit},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
     async def create_refund(
@@ -902,6 +1226,10 @@ class Invoices(Resource):
         /,
         *,
         address: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> InvoiceRefund:
         """Refund an invoice, to ``address`` or to your own account.
 
@@ -909,13 +1237,24 @@ class Invoices(Resource):
 
         Body optional; PHP SDK 3.0.0 calls it without a body.
         """
-        return await self._call(_INVOICES_CREATE_REFUND, (invoice_id,), {"address": address})
+        return await self._call(
+            _INVOICES_CREATE_REFUND,
+            (invoice_id,),
+            {"address": address},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
 
     def list(
         self,
         *,
         customer_id: str | None = None,
         subscription_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
     ) -> AsyncPager[Invoice]:
         """Invoices, newest first; optionally one customer's or subscription's.
 
@@ -927,30 +1266,78 @@ class Invoices(Resource):
             _INVOICES_LIST,
             (),
             {"customer_id": customer_id, "subscription_id": subscription_id},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
         )
 
-    async def list_refunds(self, invoice_id: str, /) -> builtins.list[InvoiceRefund]:
+    async def list_refunds(
+        self,
+        invoice_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> builtins.list[InvoiceRefund]:
         """Every refund of one invoice.
 
         ``GET /api/invoices/{invoice_id}/refunds``
 
         No meta in response.
         """
-        return await self._call(_INVOICES_LIST_REFUNDS, (invoice_id,), {})
+        return await self._call(
+            _INVOICES_LIST_REFUNDS,
+            (invoice_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
-    async def retrieve(self, invoice_id: str, /) -> Invoice:
+    async def retrieve(
+        self,
+        invoice_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> Invoice:
         """The invoice with this Cryptopay id.
 
         ``GET /api/invoices/{invoice_id}``
         """
-        return await self._call(_INVOICES_RETRIEVE, (invoice_id,), {})
+        return await self._call(
+            _INVOICES_RETRIEVE,
+            (invoice_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
-    async def retrieve_by_custom_id(self, custom_id: str, /) -> Invoice:
+    async def retrieve_by_custom_id(
+        self,
+        custom_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> Invoice:
         """The invoice with this custom id of yours.
 
         ``GET /api/invoices/custom_id/{custom_id}``
         """
-        return await self._call(_INVOICES_RETRIEVE_BY_CUSTOM_ID, (custom_id,), {})
+        return await self._call(
+            _INVOICES_RETRIEVE_BY_CUSTOM_ID,
+            (custom_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
 
 class Rates(Resource):
@@ -958,19 +1345,48 @@ class Rates(Resource):
 
     __slots__ = ()
 
-    async def all(self) -> dict[str, Rate]:
+    async def all(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> dict[str, Rate]:
         """Every exchange rate, keyed by pair (both ``BTCEUR`` and ``BTC/EUR``).
 
         ``GET /api/rates``
         """
-        return await self._call(_RATES_ALL, (), {})
+        return await self._call(
+            _RATES_ALL,
+            (),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
-    async def retrieve(self, base_currency: str, quote_currency: str, /) -> Rate:
+    async def retrieve(
+        self,
+        base_currency: str,
+        quote_currency: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> Rate:
         """The buy and sell rate of one pair, e.g. ``retrieve('BTC', 'EUR')``.
 
         ``GET /api/rates/{base_currency}/{quote_currency}``
         """
-        return await self._call(_RATES_RETRIEVE, (base_currency, quote_currency), {})
+        return await self._call(
+            _RATES_RETRIEVE,
+            (base_currency, quote_currency),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
 
 class Risks(Resource):
@@ -978,7 +1394,17 @@ class Risks(Resource):
 
     __slots__ = ()
 
-    async def score(self, *, address: str, currency: str, type: RiskType | str) -> Risk:
+    async def score(
+        self,
+        *,
+        address: str,
+        currency: str,
+        type: RiskType | str,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+    ) -> Risk:
         """Deprecated: AML risk score of an address (dropped by the newer SDKs).
 
         ``POST /api/risks/score``
@@ -990,6 +1416,10 @@ class Risks(Resource):
             _RISKS_SCORE,
             (),
             {"address": address, "currency": currency, "type": type},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
 
@@ -998,14 +1428,31 @@ class Subscriptions(Resource):
 
     __slots__ = ()
 
-    async def cancel(self, subscription_id: str, /) -> Subscription:
+    async def cancel(
+        self,
+        subscription_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+    ) -> Subscription:
         """Cancel a subscription.
 
         ``POST /api/subscriptions/{subscription_id}/cancel``
 
         No request body.
         """
-        return await self._call(_SUBSCRIPTIONS_CANCEL, (subscription_id,), {})
+        return await self._call(
+            _SUBSCRIPTIONS_CANCEL,
+            (subscription_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+        )
 
     async def create(
         self,
@@ -1023,6 +1470,10 @@ class Subscriptions(Resource):
         product_description: str | None = None,
         success_redirect_url: str | None = None,
         unsuccess_redirect_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> Subscription:
         """Create a recurring e-mail billing subscription.
 
@@ -1046,30 +1497,77 @@ class Subscriptions(Resource):
                 "success_redirect_url": success_redirect_url,
                 "unsuccess_redirect_url": unsuccess_redirect_url,
             },
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
         )
 
-    def list(self) -> AsyncPager[Subscription]:
+    def list(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> AsyncPager[Subscription]:
         """Subscriptions, newest first.
 
         ``GET /api/subscriptions``
 
         ``await`` it for the first page; ``async for`` it for every item.
         """
-        return self._paginate(_SUBSCRIPTIONS_LIST, (), {})
+        return self._paginate(
+            _SUBSCRIPTIONS_LIST,
+            (),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
-    async def retrieve(self, subscription_id: str, /) -> Subscription:
+    async def retrieve(
+        self,
+        subscription_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> Subscription:
         """The subscription with this Cryptopay id.
 
         ``GET /api/subscriptions/{subscription_id}``
         """
-        return await self._call(_SUBSCRIPTIONS_RETRIEVE, (subscription_id,), {})
+        return await self._call(
+            _SUBSCRIPTIONS_RETRIEVE,
+            (subscription_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
-    async def retrieve_by_custom_id(self, custom_id: str, /) -> Subscription:
+    async def retrieve_by_custom_id(
+        self,
+        custom_id: str,
+        /,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
+    ) -> Subscription:
         """The subscription with this custom id of yours.
 
         ``GET /api/subscriptions/custom_id/{custom_id}``
         """
-        return await self._call(_SUBSCRIPTIONS_RETRIEVE_BY_CUSTOM_ID, (custom_id,), {})
+        return await self._call(
+            _SUBSCRIPTIONS_RETRIEVE_BY_CUSTOM_ID,
+            (custom_id,),
+            {},
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+        )
 
 
 class Transactions(Resource):
@@ -1086,6 +1584,9 @@ class Transactions(Resource):
         currency: str | None = None,
         status: str | None = None,
         risk_level: RiskLevel | str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str | bool] | None = None,
     ) -> AsyncPager[Transaction]:
         """The project-wide ledger, newest first, with optional filters.
 
@@ -1104,6 +1605,9 @@ class Transactions(Resource):
                 "status": status,
                 "risk_level": risk_level,
             },
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
         )
 
 
@@ -1127,19 +1631,19 @@ class Resources:
     )
 
     def __init__(self, sender: Sender, memory: RecoveryMemory | None = None) -> None:
-        self.sender = sender
-        self.memory = RecoveryMemory() if memory is None else memory
-        self.accounts = Accounts(self)
-        self.channels = Channels(self)
-        self.coin_withdrawals = CoinWithdrawals(self)
-        self.coins = Coins(self)
-        self.customers = Customers(self)
-        self.exchange_transfers = ExchangeTransfers(self)
-        self.invoices = Invoices(self)
-        self.rates = Rates(self)
-        self.risks = Risks(self)
-        self.subscriptions = Subscriptions(self)
-        self.transactions = Transactions(self)
+        self.sender: Sender = sender
+        self.memory: RecoveryMemory = RecoveryMemory() if memory is None else memory
+        self.accounts: Accounts = Accounts(self)
+        self.channels: Channels = Channels(self)
+        self.coin_withdrawals: CoinWithdrawals = CoinWithdrawals(self)
+        self.coins: Coins = Coins(self)
+        self.customers: Customers = Customers(self)
+        self.exchange_transfers: ExchangeTransfers = ExchangeTransfers(self)
+        self.invoices: Invoices = Invoices(self)
+        self.rates: Rates = Rates(self)
+        self.risks: Risks = Risks(self)
+        self.subscriptions: Subscriptions = Subscriptions(self)
+        self.transactions: Transactions = Transactions(self)
 
 
 RESOURCE_NAMES = (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
+import attrs
 import httpx
 
 if TYPE_CHECKING:
@@ -15,11 +16,25 @@ if TYPE_CHECKING:
     from cryptopay_async.resources._recovery import RecoveryMemory
 
 
+@attrs.frozen
+class CallOptions:
+    """What one call carries besides its target and body: its own timeout and headers.
+
+    Made from a method's ``timeout=`` and ``extra_headers=`` once they are checked
+    (``_arguments.call_options``); the extra query and body are already in the target
+    and the body bytes by then, so they are signed like the rest.
+    """
+
+    timeout: httpx.Timeout | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
 class Sender(Protocol):
     """Sends ``method target`` with ``body`` through the whole chain; returns a 2xx answer.
 
     ``target`` is the already-encoded path plus ``?query``; errors arrive as the SDK's
-    exceptions (the chain's error-decoding step raises them).
+    exceptions (the chain's error-decoding step raises them). ``options`` applies to
+    every attempt of this call only.
     """
 
     @property
@@ -27,7 +42,9 @@ class Sender(Protocol):
         """How many times and how long a call may be repeated (exactly-once recovery reads it)."""
         ...
 
-    async def send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
+    async def send(
+        self, method: str, target: str, body: bytes | None, options: CallOptions | None = None
+    ) -> httpx.Response:
         """One call: admitted, built, passed down the chain; the final answer."""
         ...
 

@@ -20,6 +20,7 @@ from typing import Any
 import anyio
 import anyio.abc
 import httpx
+from starlette.types import ASGIApp
 
 from cryptopay_async._client import AsyncCryptopay
 from cryptopay_async.ratelimit import TokenBucket
@@ -89,18 +90,18 @@ class CryptopayEmulator:
     ) -> None:
         self.rate_limit = rate_limit
         self.rate_period = rate_period
-        self.faults = faults or Faults()
+        self.faults: Faults = faults or Faults()
         self.control_token = control_token
-        self.lock = threading.RLock()  # the app may run in a server thread
-        self.clock = Clock()
+        self.lock: threading.RLock = threading.RLock()  # the app may run in a server thread
+        self.clock: Clock = Clock()
         self._credentials = Credentials(
             api_key or f"emu_{secrets.token_urlsafe(12)}", api_secret or secrets.token_urlsafe(32)
         )
         self._target = CallbackTarget(
             callback_url, callback_secret or secrets.token_urlsafe(32), callback_time_scale
         )
-        self.webhooks = WebhookSender(self._target, self.clock, lambda: self.faults)
-        self.api = EmulatedApi(now=self.clock.now, on_event=self._on_event)
+        self.webhooks: WebhookSender = WebhookSender(self._target, self.clock, lambda: self.faults)
+        self.api: EmulatedApi = EmulatedApi(now=self.clock.now, on_event=self._on_event)
         self._counters = Counters()
         self._timers = Wakeup()
         self.clock.on_advance(self._timers.notify)
@@ -109,7 +110,7 @@ class CryptopayEmulator:
             self._credentials, self._window, lambda: self.faults, self._counters, self._dispatch
         )
         routes = control_routes(self, ControlAccess(control_token))
-        self.asgi_app = build_app(side, routes, self.run_background)
+        self.asgi_app: ASGIApp = build_app(side, routes, self.run_background)
 
     def __repr__(self) -> str:
         return f"CryptopayEmulator(api_key={self.api_key!r}, rate_limit={self.rate_limit})"
@@ -123,6 +124,16 @@ class CryptopayEmulator:
     @property
     def api_secret(self) -> str:
         return self._credentials.api_secret
+
+    def add_api_key(self, api_key: str, api_secret: str) -> None:
+        """Accept requests signed with another key too (another account of a platform;
+        they share this emulator's data, each key has its own rate-limit window)."""
+        self._credentials.others[api_key] = api_secret
+
+    @property
+    def requests_by_key(self) -> dict[str, int]:
+        """Requests admitted per API key within the current rate-limit window."""
+        return self._window.counts()
 
     @property
     def callback_url(self) -> str | None:

@@ -35,6 +35,8 @@ def unauthenticated() -> ApiError:
 class Credentials:
     api_key: str
     api_secret: str
+    others: dict[str, str] = attrs.field(factory=dict)
+    """More accounts: api key -> api secret (``CryptopayEmulator.add_api_key``)."""
 
     def authenticate(
         self, method: str, body: bytes, headers: Mapping[str, str], target: str
@@ -44,7 +46,11 @@ class Credentials:
         ``headers`` are Latin-1 text as on the wire, so no header value fails to decode.
         """
         match = AUTHORIZATION.fullmatch(headers.get("authorization", ""))
-        if not match or match.group(1) != self.api_key:
+        if not match:
+            raise unauthenticated()
+        secret = self.api_secret if match.group(1) == self.api_key else None
+        secret = self.others.get(match.group(1), secret)
+        if secret is None:
             raise unauthenticated()
         date = headers.get("date", "")
         try:
@@ -54,7 +60,7 @@ class Credentials:
         if sent_at.tzinfo is None or abs(datetime.now(UTC) - sent_at) > CLOCK_SKEW:
             raise unauthenticated()
         content_type = headers.get("content-type", "")
-        expected = signature(self.api_secret, method, body, content_type, date, target)
+        expected = signature(secret, method, body, content_type, date, target)
         if not hmac.compare_digest(expected, match.group(2).encode()):
             raise unauthenticated()
         return match.group(1)
@@ -93,6 +99,11 @@ class RateWindow:
                 return False
             log.append(now)
             return True
+
+    def counts(self) -> dict[str, int]:
+        """Requests admitted per key within the current window."""
+        with self._lock:
+            return {key: len(log) for key, log in self.recent.items()}
 
     def clear(self) -> None:
         with self._lock:

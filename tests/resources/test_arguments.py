@@ -19,6 +19,7 @@ from cryptopay_async.models import (
     BeneficiaryAddress,
     ChannelStatus,
     CustomerAddress,
+    CustomerAddressParams,
     TransactionReferenceType,
 )
 from cryptopay_async.resources import OPERATIONS, Operation
@@ -228,7 +229,7 @@ async def test_nested_arguments_accept_models_or_dicts_alike() -> None:
     recorder = Recorder(
         lambda r: json_response(201, fixture_json("responses-2023/customers/create.json"))
     )
-    as_dict = {"address": "bc1q", "currency": "BTC", "network": "bitcoin"}
+    as_dict: CustomerAddressParams = {"address": "bc1q", "currency": "BTC", "network": "bitcoin"}
     async with recorded_client(recorder) as client:
         await client.customers.create(id="C 1", currency="EUR", addresses=[as_dict])
         await client.customers.create(

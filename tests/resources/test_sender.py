@@ -8,6 +8,7 @@ import pytest
 from cryptopay_async import RetryPolicy
 from cryptopay_async.models import Invoice
 from cryptopay_async.resources import Resources
+from cryptopay_async.resources._sender import CallOptions
 from tests.support import fixture_bytes
 
 
@@ -19,7 +20,9 @@ class ReplayingSender:
         self.calls: list[tuple[str, str, bytes | None]] = []
         self.retry_policy = RetryPolicy(max_retries=0)
 
-    async def send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
+    async def send(
+        self, method: str, target: str, body: bytes | None, options: CallOptions | None = None
+    ) -> httpx.Response:
         self.calls.append((method, target, body))
         request = httpx.Request(method, "https://h" + target, content=body)
         return httpx.Response(200, content=self.body, request=request)

@@ -44,7 +44,7 @@ class EmulatedApi:
     """Operations by name, the payer's and the chain's side (controls), and time."""
 
     def __init__(self, now: Callable[[], datetime], on_event: Callable[[Event], None]) -> None:
-        self.store = Store(Market(), now, on_event)
+        self.store: Store = Store(Market(), now, on_event)
 
     @property
     def objects(self) -> dict[str, dict[str, JSON]]:

@@ -47,11 +47,15 @@ class Market:
         self.network_fees: list[JSON] = _data(
             "responses-2023/coin_withdrawals/list_network_fees.json"
         )["data"]
-        self.precision = {coin["currency"]: coin["networks"][0]["precision"] for coin in self.coins}
-        self.default_network = {
+        self.precision: dict[Any, Any] = {
+            coin["currency"]: coin["networks"][0]["precision"] for coin in self.coins
+        }
+        self.default_network: dict[Any, Any] = {
             coin["currency"]: coin["networks"][0]["network"] for coin in self.coins
         }
-        self.networks = {c["currency"]: {n["network"] for n in c["networks"]} for c in self.coins}
+        self.networks: dict[Any, set[Any]] = {
+            c["currency"]: {n["network"] for n in c["networks"]} for c in self.coins
+        }
 
     def rate(self, base: str, quote: str) -> Decimal:
         if base == quote:
