@@ -76,9 +76,9 @@ def money_check(owner: str, name: str, optional: bool, label: str) -> list[str]:
     return [f"        if {test}:", f'            _not_finite("{label}", {value})']
 
 
-def hook_lines(name: str, fields: Fields, plan: Plan) -> list[str]:
-    """The hook's body: the public class back, the answer linked, then the rules."""
-    hook = [f'        _set(self, "__class__", {name})', '        _set(self, "_extra", ANSWER)']
+def hook_lines(name: str, fields: Fields, plan: Plan) -> tuple[list[str], bool]:
+    """The hook's body, and whether it does more than put the public class back."""
+    hook = [f'        _set(self, "__class__", {name})']
     for field_name, (spec, optional) in fields.items():
         if "enum" in spec:
             get = f"_{spec['enum']}.get(self.{field_name}, self.{field_name})"
@@ -97,23 +97,23 @@ def hook_lines(name: str, fields: Fields, plan: Plan) -> list[str]:
                 )
             ]
             hook.append(f"        {field_name}_ = self.{field_name}")
-            checks = [f'        _set({field_name}_, "_extra", ANSWER)', *checks]
             if optional:
                 hook.append(f"        if {field_name}_ is not None:")
                 checks = ["    " + line for line in checks]
             hook += checks
-    return hook
+    return hook, len(hook) > 1
 
 
-def wire_class(name: str, fields: Fields, plan: Plan) -> list[str]:
-    """The wire subclass of model ``name`` (every model has one: its hook links it to
-    the answer it came from, ``models/_base.py``)."""
+def wire_class(name: str, fields: Fields, plan: Plan) -> list[str] | None:
+    """The wire subclass of model ``name``, or None when msgspec can decode it as it is."""
     annotations = []
     for field_name, (spec, optional) in fields.items():
         wire = wire_annotation(spec, plan)
         if wire is not None:
             annotations.append(f'"{field_name}": {wire}' + (" | None" if optional else ""))
-    hook = hook_lines(name, fields, plan)
+    hook, has_rules = hook_lines(name, fields, plan)
+    if not annotations and not has_rules:
+        return None
     if not annotations and all(
         spec.get("format") == "decimal" for spec, _ in fields.values() if has_rule(spec, plan)
     ):
@@ -148,10 +148,12 @@ def generate_wire(models: dict[str, Any]) -> str:
     enums: set[str] = set()
 
     def add(name: str, fields: Fields) -> None:
-        blocks.append(wire_class(name, fields, plan))
-        plan.wired.add(name)
-        table.append(f"{name}: {name}Wire")
-        enums.update(s["enum"] for s, _ in fields.values() if "enum" in s)
+        block = wire_class(name, fields, plan)
+        if block is not None:
+            plan.wired.add(name)
+            blocks.append(block)
+            table.append(f"{name}: {name}Wire")
+            enums.update(s["enum"] for s, _ in fields.values() if "enum" in s)
 
     for name in order_models(models["models"]):
         fields = models["models"][name]["fields"]
@@ -179,8 +181,6 @@ def generate_wire(models: dict[str, Any]) -> str:
         "",
         "Aware = Annotated[datetime, msgspec.Meta(tz=True)]",
         "_set = object.__setattr__",
-        "ANSWER: Any = None",
-        '"""The answer being decoded (a ``PendingAnswer``), set by ``_msgspec_decoding``."""',
         *(f"_{e} = {e}._value2member_map_" for e in sorted(enums)),
         "",
         "",

@@ -10,8 +10,8 @@ tests). Built once at import:
 - timestamps become aware ``datetime`` (``+00:00``, ``Z``, ``+0000`` and fractions
   accepted; a naive one is read as UTC);
 - enum fields keep unknown values as plain ``str`` so a new server release cannot break a
-  running integration; unknown keys are kept for ``extra_fields`` (``models/_base.py``):
-  each model is linked to the JSON object it was built from;
+  running integration; unknown keys are kept for ``extra_fields`` (``models/_base.py``),
+  found by one comparison of the object's keys with the model's known ones;
 - lists and mappings stop at their first bad element: a malformed body costs time and
   memory proportional to its size, and the error names one path (``$.data[3].pay_amount``)
   instead of collecting one exception per element.
@@ -30,9 +30,10 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.gen import make_dict_structure_fn
 
-from cryptopay_async.models import _generated
+from cryptopay_async.models import _callbacks, _generated
+from cryptopay_async.models._base import known_keys, unknown_fields
 from cryptopay_async.models._enum import ApiEnum
 
 T = TypeVar("T")
@@ -251,35 +252,22 @@ converter.register_structure_hook_factory(_origin_is(dict), _dict_hook)
 
 def _model_hook(cls: Any) -> Callable[[Any, Any], Any]:
     fields = make_dict_structure_fn(cls, converter, _cattrs_detailed_validation=True)
+    known = known_keys(cls)
 
     def structure(value: Any, _: Any) -> Any:
         if value.__class__ is not dict:
             raise ValueError(f"expected a JSON object for {cls.__name__}, got {preview(value)}")
         model = fields(value, cls)
-        _set(model, "_extra", value)  # its unknown keys, picked out when first asked for
+        if not value.keys() <= known:  # rare: a key this release does not model
+            _set(model, "_extra", unknown_fields(cls, value))
         return model
 
     return structure
 
 
-def _unstructure_hook(cls: Any) -> Callable[[Any], Any]:
-    fields = make_dict_unstructure_fn(cls, converter)
-
-    def unstructure(model: Any) -> Any:
-        result = fields(model)
-        extra = model.extra_fields
-        if extra:  # JSON-ready like the rest: a Decimal among them becomes its string
-            result.update(converter.unstructure(dict(extra)))
-        return result
-
-    return unstructure
-
-
 def register_model(cls: type[T]) -> type[T]:
-    """Compile the structuring and unstructuring functions of one model class (done
-    once, at import); ``to_dict`` gives its ``extra_fields`` back with the rest."""
+    """Compile the structuring function of one model class (done once, at import)."""
     converter.register_structure_hook(cls, _model_hook(cls))
-    converter.register_unstructure_hook(cls, _unstructure_hook(cls))
     return cls
 
 
@@ -309,11 +297,13 @@ def structure(data: Any, cls: type[T]) -> T:
 
 
 def _models_in_definition_order() -> list[type]:
-    """Every generated model class, each after the models its fields hold."""
+    """Every generated model class, each after the models its fields hold; then the
+    callback events, which hold them."""
     return [
         value
-        for value in vars(_generated).values()
-        if isinstance(value, type) and attrs.has(value) and value.__module__ == _generated.__name__
+        for module in (_generated, _callbacks)
+        for value in vars(module).values()
+        if isinstance(value, type) and attrs.has(value) and value.__module__ == module.__name__
     ]
 
 

@@ -3,9 +3,9 @@
 msgspec builds attrs instances itself (no intermediate dicts), reads money as
 ``Decimal`` from a JSON string or from a JSON number's own text (never through a binary
 float), refuses a wrong type with a path (``$.data[3].pay_amount``) and ignores unknown
-keys. Each model it builds is linked to the ``PendingAnswer`` it came from, so that
-its ``extra_fields`` can be found later (``models/_base.py``). The rules of the contract
-it does not express (an unknown enum value kept as
+keys; the top-level models of each answer are then attached to it (``attach``), so
+that their ``extra_fields`` can be found when first read (``models/_base.py``). The
+rules of the contract it does not express (an unknown enum value kept as
 ``str``, finite money, timestamps with an offset) live in the *wire* subclasses that
 ``python -m codegen`` writes to ``_msgspec_wire.py``: msgspec decodes into the wire
 class, whose ``__attrs_post_init__`` applies the rules and sets ``__class__`` back to the
@@ -27,7 +27,6 @@ copying them into the attrs models.
 
 from __future__ import annotations
 
-import threading
 import types
 import typing
 from datetime import datetime
@@ -37,10 +36,9 @@ from typing import Any
 import attrs
 import msgspec
 
-from cryptopay_async._decoding import _msgspec_wire
 from cryptopay_async._decoding._cattrs import enum_members
 from cryptopay_async._decoding._msgspec_wire import WIRE, Aware
-from cryptopay_async.models._base import PendingAnswer
+from cryptopay_async.models._base import attach
 
 NAIVE_TIMESTAMP = "Expected `datetime` with a timezone component"
 """The start of msgspec's message for a timestamp without an offset."""
@@ -95,28 +93,17 @@ class MsgspecDecoders:
         decoder = self._documents.get(tp)
         if decoder is None:
             decoder = self._documents[tp] = msgspec.json.Decoder(wire_type(tp))
-        answer = PendingAnswer(raw, _untyped.decode, enveloped=False)
-        with _decoding:
-            _msgspec_wire.ANSWER = answer
-            try:
-                answer.value = decoder.decode(raw)
-            finally:
-                _msgspec_wire.ANSWER = None
-        return answer.value
+        value = decoder.decode(raw)
+        attach(value, raw, _untyped.decode, enveloped=False)
+        return value
 
     def envelope(self, raw: bytes, tp: Any) -> tuple[Any, Any]:
         decoder = self._envelopes.get(tp)
         if decoder is None:
             wire = msgspec.defstruct("Envelope", [("data", wire_type(tp)), ("meta", Any, None)])
             decoder = self._envelopes[tp] = msgspec.json.Decoder(wire)
-        answer = PendingAnswer(raw, _untyped.decode, enveloped=True)
-        with _decoding:
-            _msgspec_wire.ANSWER = answer
-            try:
-                body = decoder.decode(raw)
-            finally:
-                _msgspec_wire.ANSWER = None
-        answer.value = body.data
+        body = decoder.decode(raw)
+        attach(body.data, raw, _untyped.decode, enveloped=True)
         return body.data, body.meta
 
     def untyped(self, raw: bytes) -> Any:
@@ -124,6 +111,3 @@ class MsgspecDecoders:
 
 
 _untyped: msgspec.json.Decoder[Any] = msgspec.json.Decoder(float_hook=Decimal)
-_decoding = threading.Lock()
-"""Held while ``_msgspec_wire.ANSWER`` names the answer being decoded: the hooks of two
-threads' decodes would otherwise link models to each other's answers."""

@@ -20,28 +20,19 @@ from cryptopay_async.models._callbacks import (
 from cryptopay_async.models._generated import (
     Account,
     Beneficiary,
-    BeneficiaryAddress,
     BeneficiaryType,
     Channel,
     ChannelPayment,
     ChannelPaymentStatus,
     ChannelPaymentStatusContext,
-    ChannelsConfig,
     ChannelStatus,
-    Coin,
-    CoinDestinationTag,
-    CoinNetwork,
     CoinWithdrawal,
-    CoinWithdrawalsConfig,
     CoinWithdrawalStatus,
-    Customer,
-    CustomerAddress,
     Exchange,
     ExchangeTransfer,
     Invoice,
     InvoiceRecalculation,
     InvoiceRefund,
-    InvoicesConfig,
     InvoiceStatus,
     InvoiceStatusContext,
     InvoiceTransaction,
@@ -63,8 +54,6 @@ from cryptopay_async.models._generated import (
 
 Aware = Annotated[datetime, msgspec.Meta(tz=True)]
 _set = object.__setattr__
-ANSWER: Any = None
-"""The answer being decoded (a ``PendingAnswer``), set by ``_msgspec_decoding``."""
 _BeneficiaryType = BeneficiaryType._value2member_map_
 _ChannelPaymentCallbackEvent = ChannelPaymentCallbackEvent._value2member_map_
 _ChannelPaymentStatus = ChannelPaymentStatus._value2member_map_
@@ -92,17 +81,8 @@ class AccountWire(Account):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", Account)
-        _set(self, "_extra", ANSWER)
         if not self.balance.is_finite():
             _not_finite("balance", self.balance)
-
-
-class BeneficiaryAddressWire(BeneficiaryAddress):
-    __slots__ = ()
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", BeneficiaryAddress)
-        _set(self, "_extra", ANSWER)
 
 
 class BeneficiaryWire(Beneficiary):
@@ -111,10 +91,7 @@ class BeneficiaryWire(Beneficiary):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", Beneficiary)
-        _set(self, "_extra", ANSWER)
         _set(self, "type", _BeneficiaryType.get(self.type, self.type))
-        address_ = self.address
-        _set(address_, "_extra", ANSWER)
 
 
 class ChannelWire(Channel):
@@ -123,7 +100,6 @@ class ChannelWire(Channel):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", Channel)
-        _set(self, "_extra", ANSWER)
         _set(self, "status", _ChannelStatus.get(self.status, self.status))
 
 
@@ -132,7 +108,6 @@ class ExchangeWire(Exchange):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", Exchange)
-        _set(self, "_extra", ANSWER)
         if not self.rate.is_finite():
             _not_finite("rate", self.rate)
         if self.fee is not None and not self.fee.is_finite():
@@ -145,7 +120,6 @@ class RiskWire(Risk):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", Risk)
-        _set(self, "_extra", ANSWER)
         _set(self, "level", _RiskLevel.get(self.level, self.level))
 
 
@@ -160,7 +134,6 @@ class ChannelPaymentWire(ChannelPayment):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", ChannelPayment)
-        _set(self, "_extra", ANSWER)
         if not self.paid_amount.is_finite():
             _not_finite("paid_amount", self.paid_amount)
         if not self.received_amount.is_finite():
@@ -169,7 +142,6 @@ class ChannelPaymentWire(ChannelPayment):
             _not_finite("fee", self.fee)
         exchange_ = self.exchange
         if exchange_ is not None:
-            _set(exchange_, "_extra", ANSWER)
             if not exchange_.rate.is_finite():
                 _not_finite("exchange.rate", exchange_.rate)
             if exchange_.fee is not None and not exchange_.fee.is_finite():
@@ -183,64 +155,6 @@ class ChannelPaymentWire(ChannelPayment):
             )
 
 
-class ChannelsConfigWire(ChannelsConfig):
-    __slots__ = ()
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", ChannelsConfig)
-        _set(self, "_extra", ANSWER)
-
-
-class CoinDestinationTagWire(CoinDestinationTag):
-    __slots__ = ()
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", CoinDestinationTag)
-        _set(self, "_extra", ANSWER)
-
-
-class InvoicesConfigWire(InvoicesConfig):
-    __slots__ = ()
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", InvoicesConfig)
-        _set(self, "_extra", ANSWER)
-
-
-class CoinWithdrawalsConfigWire(CoinWithdrawalsConfig):
-    __slots__ = ()
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", CoinWithdrawalsConfig)
-        _set(self, "_extra", ANSWER)
-
-
-class CoinNetworkWire(CoinNetwork):
-    __slots__ = ()
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", CoinNetwork)
-        _set(self, "_extra", ANSWER)
-        destination_tag_ = self.destination_tag
-        if destination_tag_ is not None:
-            _set(destination_tag_, "_extra", ANSWER)
-        invoices_ = self.invoices
-        _set(invoices_, "_extra", ANSWER)
-        channels_ = self.channels
-        _set(channels_, "_extra", ANSWER)
-        coin_withdrawals_ = self.coin_withdrawals
-        _set(coin_withdrawals_, "_extra", ANSWER)
-
-
-class CoinWire(Coin):
-    __slots__ = ()
-    __annotations__ = {"networks": list[CoinNetworkWire]}
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", Coin)
-        _set(self, "_extra", ANSWER)
-
-
 class CoinWithdrawalWire(CoinWithdrawal):
     __slots__ = ()
     __annotations__ = {
@@ -252,7 +166,6 @@ class CoinWithdrawalWire(CoinWithdrawal):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", CoinWithdrawal)
-        _set(self, "_extra", ANSWER)
         _set(self, "status", _CoinWithdrawalStatus.get(self.status, self.status))
         if not self.charged_amount.is_finite():
             _not_finite("charged_amount", self.charged_amount)
@@ -269,28 +182,10 @@ class CoinWithdrawalWire(CoinWithdrawal):
             _not_finite("fee", self.fee)
         exchange_ = self.exchange
         if exchange_ is not None:
-            _set(exchange_, "_extra", ANSWER)
             if not exchange_.rate.is_finite():
                 _not_finite("exchange.rate", exchange_.rate)
             if exchange_.fee is not None and not exchange_.fee.is_finite():
                 _not_finite("exchange.fee", exchange_.fee)
-
-
-class CustomerAddressWire(CustomerAddress):
-    __slots__ = ()
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", CustomerAddress)
-        _set(self, "_extra", ANSWER)
-
-
-class CustomerWire(Customer):
-    __slots__ = ()
-    __annotations__ = {"addresses": list[CustomerAddressWire] | None}
-
-    def __attrs_post_init__(self) -> None:
-        _set(self, "__class__", Customer)
-        _set(self, "_extra", ANSWER)
 
 
 class ExchangeTransferWire(ExchangeTransfer):
@@ -298,14 +193,12 @@ class ExchangeTransferWire(ExchangeTransfer):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", ExchangeTransfer)
-        _set(self, "_extra", ANSWER)
         if not self.charged_amount.is_finite():
             _not_finite("charged_amount", self.charged_amount)
         if not self.received_amount.is_finite():
             _not_finite("received_amount", self.received_amount)
         exchange_ = self.exchange
         if exchange_ is not None:
-            _set(exchange_, "_extra", ANSWER)
             if not exchange_.rate.is_finite():
                 _not_finite("exchange.rate", exchange_.rate)
             if exchange_.fee is not None and not exchange_.fee.is_finite():
@@ -318,7 +211,6 @@ class InvoiceTransactionWire(InvoiceTransaction):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", InvoiceTransaction)
-        _set(self, "_extra", ANSWER)
 
 
 class InvoiceWire(Invoice):
@@ -333,7 +225,6 @@ class InvoiceWire(Invoice):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", Invoice)
-        _set(self, "_extra", ANSWER)
         _set(self, "status", _InvoiceStatus.get(self.status, self.status))
         if self.status_context is not None:
             _set(
@@ -351,7 +242,6 @@ class InvoiceWire(Invoice):
             _not_finite("paid_amount", self.paid_amount)
         exchange_ = self.exchange
         if exchange_ is not None:
-            _set(exchange_, "_extra", ANSWER)
             if not exchange_.rate.is_finite():
                 _not_finite("exchange.rate", exchange_.rate)
             if exchange_.fee is not None and not exchange_.fee.is_finite():
@@ -364,7 +254,6 @@ class InvoiceRecalculationWire(InvoiceRecalculation):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", InvoiceRecalculation)
-        _set(self, "_extra", ANSWER)
         if not self.pay_amount.is_finite():
             _not_finite("pay_amount", self.pay_amount)
         if not self.price_amount.is_finite():
@@ -379,7 +268,6 @@ class InvoiceRecalculationWire(InvoiceRecalculation):
             _not_finite("previous_exchange_rate", self.previous_exchange_rate)
         exchange_ = self.exchange
         if exchange_ is not None:
-            _set(exchange_, "_extra", ANSWER)
             if not exchange_.rate.is_finite():
                 _not_finite("exchange.rate", exchange_.rate)
             if exchange_.fee is not None and not exchange_.fee.is_finite():
@@ -392,7 +280,6 @@ class InvoiceRefundWire(InvoiceRefund):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", InvoiceRefund)
-        _set(self, "_extra", ANSWER)
         if not self.amount.is_finite():
             _not_finite("amount", self.amount)
         if not self.fee.is_finite():
@@ -405,7 +292,6 @@ class NetworkFeeWire(NetworkFee):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", NetworkFee)
-        _set(self, "_extra", ANSWER)
         _set(self, "level", _NetworkFeeLevel.get(self.level, self.level))
         if not self.fee.is_finite():
             _not_finite("fee", self.fee)
@@ -416,7 +302,6 @@ class RateWire(Rate):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", Rate)
-        _set(self, "_extra", ANSWER)
         if not self.buy_rate.is_finite():
             _not_finite("buy_rate", self.buy_rate)
         if not self.sell_rate.is_finite():
@@ -436,7 +321,6 @@ class SubscriptionWire(Subscription):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", Subscription)
-        _set(self, "_extra", ANSWER)
         _set(self, "status", _SubscriptionStatus.get(self.status, self.status))
         if not self.amount.is_finite():
             _not_finite("amount", self.amount)
@@ -449,7 +333,6 @@ class TransactionWire(Transaction):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", Transaction)
-        _set(self, "_extra", ANSWER)
         if not self.amount.is_finite():
             _not_finite("amount", self.amount)
         if not self.balance.is_finite():
@@ -469,7 +352,6 @@ class InvoiceCallbackWire(InvoiceCallback):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", InvoiceCallback)
-        _set(self, "_extra", ANSWER)
         _set(self, "event", _InvoiceCallbackEvent.get(self.event, self.event))
 
 
@@ -479,7 +361,6 @@ class ChannelPaymentCallbackWire(ChannelPaymentCallback):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", ChannelPaymentCallback)
-        _set(self, "_extra", ANSWER)
         _set(self, "event", _ChannelPaymentCallbackEvent.get(self.event, self.event))
 
 
@@ -489,7 +370,6 @@ class CoinWithdrawalCallbackWire(CoinWithdrawalCallback):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", CoinWithdrawalCallback)
-        _set(self, "_extra", ANSWER)
         _set(self, "event", _CoinWithdrawalCallbackEvent.get(self.event, self.event))
 
 
@@ -499,27 +379,17 @@ class SubscriptionCallbackWire(SubscriptionCallback):
 
     def __attrs_post_init__(self) -> None:
         _set(self, "__class__", SubscriptionCallback)
-        _set(self, "_extra", ANSWER)
         _set(self, "event", _SubscriptionCallbackEvent.get(self.event, self.event))
 
 
 WIRE: dict[type, type] = {
     Account: AccountWire,
-    BeneficiaryAddress: BeneficiaryAddressWire,
     Beneficiary: BeneficiaryWire,
     Channel: ChannelWire,
     Exchange: ExchangeWire,
     Risk: RiskWire,
     ChannelPayment: ChannelPaymentWire,
-    ChannelsConfig: ChannelsConfigWire,
-    CoinDestinationTag: CoinDestinationTagWire,
-    InvoicesConfig: InvoicesConfigWire,
-    CoinWithdrawalsConfig: CoinWithdrawalsConfigWire,
-    CoinNetwork: CoinNetworkWire,
-    Coin: CoinWire,
     CoinWithdrawal: CoinWithdrawalWire,
-    CustomerAddress: CustomerAddressWire,
-    Customer: CustomerWire,
     ExchangeTransfer: ExchangeTransferWire,
     InvoiceTransaction: InvoiceTransactionWire,
     Invoice: InvoiceWire,

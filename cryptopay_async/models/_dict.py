@@ -8,12 +8,15 @@ builds request bodies or stores events can use it without importing a decoder.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import cattrs
+from cattrs.gen import make_dict_unstructure_fn
 
+from cryptopay_async.models._base import ApiModel
 from cryptopay_async.models._enum import ApiEnum
 
 _converter = cattrs.Converter()
@@ -23,6 +26,25 @@ _converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
 _converter.register_unstructure_hook(ApiEnum, lambda member: member.value)
 
 
+def _with_extra_fields(cls: type) -> Callable[[Any], Any]:
+    fields: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(cls, _converter)
+
+    def unstructure(model: Any) -> Any:
+        result = fields(model)
+        extra = model.extra_fields
+        if extra:  # JSON-ready like the rest: a Decimal among them becomes its string
+            result.update(_converter.unstructure(dict(extra)))
+        return result
+
+    return unstructure
+
+
+_converter.register_unstructure_hook_factory(
+    lambda cls: isinstance(cls, type) and issubclass(cls, ApiModel), _with_extra_fields
+)
+
+
 def to_dict(model: Any) -> Any:
-    """A JSON-ready value (dicts, lists, str, numbers, None) for a model or a list of them."""
+    """A JSON-ready value (dicts, lists, str, numbers, None) for a model or a list of
+    them; a model's ``extra_fields`` come back with its other keys."""
     return _converter.unstructure(model)
