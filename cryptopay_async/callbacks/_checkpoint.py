@@ -53,7 +53,7 @@ class FileCheckpoint:
     """The document in a JSON file at ``path``, replaced atomically at each save."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+        self.path: Path = Path(path)
 
     def __repr__(self) -> str:
         return f"FileCheckpoint({str(self.path)!r})"
@@ -117,7 +117,7 @@ class RedisCheckpoint:
     ) -> None:
         if not name or any(ch.isspace() or not ch.isprintable() for ch in name):
             raise ValueError("name must be a non-empty str without whitespace")
-        self.key = prefix + name
+        self.key: str = prefix + name
         self.timeout = timeout
         self._source = redis
         self._shared = None if isinstance(redis, str) else RedisConnection(redis, timeout=timeout)

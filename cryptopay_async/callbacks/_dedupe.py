@@ -205,7 +205,7 @@ class Deduplicator:
             raise ValueError(f"lease must be a positive number of seconds, got {lease!r}")
         self.store: DeliveryStore = store if store is not None else MemoryDeliveryStore()
         self.key = key
-        self.lease = float(lease)
+        self.lease: float = float(lease)
 
     async def first_delivery(self, event: Callback) -> bool:
         """True the first time a state is seen (and claims it), False for repeats."""

@@ -217,7 +217,9 @@ class CallbackSweeper:
             raise ValueError(f"max_requests must be a positive int, got {max_requests!r}")
         self.client = client
         self.handler = handler
-        self.deduplicator = deduplicator if deduplicator is not None else Deduplicator()
+        self.deduplicator: Deduplicator = (
+            deduplicator if deduplicator is not None else Deduplicator()
+        )
         ttl = getattr(self.deduplicator.store, "ttl", None)
         if isinstance(ttl, int | float) and ttl < horizon.total_seconds():
             raise ValueError(
@@ -226,10 +228,10 @@ class CallbackSweeper:
             )
         self.checkpoint: Checkpoint = checkpoint if checkpoint is not None else MemoryCheckpoint()
         self.horizon = horizon
-        self.share = float(share)
+        self.share: float = float(share)
         rate, self._period = limiter_rate(client)
         self._rate = max(1, math.floor(rate * self.share))
-        self.max_requests = max_requests if max_requests is not None else self._rate
+        self.max_requests: int = max_requests if max_requests is not None else self._rate
         self.channels = channels
         self._bucket: TokenBucket | None = None
 
