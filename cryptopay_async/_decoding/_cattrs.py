@@ -10,8 +10,9 @@ tests). Built once at import:
 - timestamps become aware ``datetime`` (``+00:00``, ``Z``, ``+0000`` and fractions
   accepted; a naive one is read as UTC);
 - enum fields keep unknown values as plain ``str`` so a new server release cannot break a
-  running integration; unknown keys are kept for ``extra_fields`` (``models/_base.py``),
-  found by one comparison of the object's keys with the model's known ones;
+  running integration; unknown keys are kept for ``extra_fields`` (``models/_base.py``):
+  each model keeps the JSON object it was built from (one slot assignment), whose
+  unknown keys are picked out when first asked for;
 - lists and mappings stop at their first bad element: a malformed body costs time and
   memory proportional to its size, and the error names one path (``$.data[3].pay_amount``)
   instead of collecting one exception per element.
@@ -33,7 +34,6 @@ from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn
 
 from cryptopay_async.models import _callbacks, _generated
-from cryptopay_async.models._base import known_keys, unknown_fields
 from cryptopay_async.models._enum import ApiEnum
 
 T = TypeVar("T")
@@ -252,14 +252,12 @@ converter.register_structure_hook_factory(_origin_is(dict), _dict_hook)
 
 def _model_hook(cls: Any) -> Callable[[Any, Any], Any]:
     fields = make_dict_structure_fn(cls, converter, _cattrs_detailed_validation=True)
-    known = known_keys(cls)
 
     def structure(value: Any, _: Any) -> Any:
         if value.__class__ is not dict:
             raise ValueError(f"expected a JSON object for {cls.__name__}, got {preview(value)}")
         model = fields(value, cls)
-        if not value.keys() <= known:  # rare: a key this release does not model
-            _set(model, "_extra", unknown_fields(cls, value))
+        _set(model, "_extra", value)  # its unknown keys, picked out when first asked for
         return model
 
     return structure

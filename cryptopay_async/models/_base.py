@@ -5,9 +5,9 @@ The API adds fields over time; a model keeps the keys this release does not know
 SDK models it. Decoding must cost about what it did without this, so the common case
 (no unknown key) does almost no work:
 
-- the cattrs engine holds each JSON object: it checks the object's keys against the
-  model's known ones (one C-level set comparison) and only when one is unknown keeps
-  those keys (``unknown_fields``);
+- the cattrs engine links each model to the JSON object it was built from (one slot
+  assignment); the first read compares the object's keys with the model's known ones
+  (``unknown_fields``) and keeps only the unknown ones, letting the object go;
 - the msgspec engine never sees the JSON objects. After decoding, ``attach`` points the
   top-level models of the answer (one model, or each of a list's or a dict's) at one
   ``PendingAnswer`` holding the body's bytes and weak references to them. The first
