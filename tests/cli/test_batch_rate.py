@@ -52,7 +52,7 @@ def test_two_batches_share_the_key_through_redis_each_at_its_own_rate(
             )
             for source in sources
         ]
-        outputs = [run.communicate(timeout=60)[0] for run in runs]
+        outputs = [run.communicate(timeout=120)[0] for run in runs]
         elapsed = time.monotonic() - started
     for run, output in zip(runs, outputs, strict=True):
         assert run.returncode == 0, output

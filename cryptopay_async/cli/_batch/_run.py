@@ -517,9 +517,10 @@ async def _run(
 
 async def _verify(api: AsyncCryptopay, kind: Kind, store: Store, console: Console) -> None:
     checked = await verify_done(api, kind, store)
+    pages = -(-checked.listed // 50)
     console.print(
         f"verify: {checked.checked} rows recorded as done, {checked.listed} objects listed "
-        f"(about {-(-checked.listed // 50)} requests), {len(checked.unknown)} unknown",
+        f"(about {pages} request{'' if pages == 1 else 's'}), {len(checked.unknown)} unknown",
         markup=False,
     )
     for row, custom_id in checked.unknown:
