@@ -5,16 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 from rich.console import Console
 
-from cryptopay_async.cli._batch import ResultsMismatch, run_batch
+from cryptopay_async.cli._batch import Kind, ResultsMismatch, run_batch
 from cryptopay_async.testing import CryptopayEmulator
 from tests.cli.test_batch import (
     INVOICE,
@@ -71,14 +74,26 @@ def test_a_payout_batch_killed_at_a_random_point_is_finished_once_by_a_rerun(
             assert f'"{row["custom_id"]}"'.encode() not in body, f"killed at request {kill_at}"
 
 
-async def test_a_results_file_of_another_input_is_refused_before_sending(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("kind", "rows", "problem"),
+    [
+        ("invoices", [{**INVOICE, "custom_id": "B"}], "custom_id 'A', the file's is 'B'"),
+        ("payouts", [{**PAYOUT, "custom_id": "A"}], "a batch of invoices, not of payouts"),
+        ("invoices", [], "it has row 1, the file has 0 rows"),
+    ],
+    ids=["other-custom-ids", "other-kind", "fewer-rows"],
+)
+async def test_a_results_file_of_another_input_is_refused_before_sending(
+    tmp_path: Path, kind: Kind, rows: list[dict[str, Any]], problem: str
+) -> None:
     emulator = CryptopayEmulator()
     first = write_csv(tmp_path / "a.csv", [{**INVOICE, "custom_id": "A"}])
     assert await batch(emulator, "invoices", first) == 0
-    other = write_csv(tmp_path / "b.csv", [{**INVOICE, "custom_id": "B"}])
-    with pytest.raises(ResultsMismatch, match="custom_id 'A', the file's is 'B'"):
+    other = tmp_path / "b.csv"
+    other.write_text("custom_id\n") if not rows else write_csv(other, rows)
+    with pytest.raises(ResultsMismatch, match=re.escape(problem)):
         await run_batch(
-            "invoices",
+            kind,
             other,
             first.with_suffix(".results.csv"),
             client=lambda: emulator.client(rate_limiter=None),
@@ -87,6 +102,36 @@ async def test_a_results_file_of_another_input_is_refused_before_sending(tmp_pat
             console=Console(quiet=True),
         )
     assert emulator.requests_seen == 1
+
+
+def test_a_dry_run_never_writes_over_a_real_runs_results(tmp_path: Path) -> None:
+    emulator = CryptopayEmulator()
+    source = write_csv(tmp_path / "invoices.csv", [{**INVOICE, "custom_id": "A"}])
+    report = source.with_suffix(".results.csv")
+    assert anyio.run(batch, emulator, "invoices", source) == 0
+    real = report.read_bytes()
+    command = [sys.executable, "-m", "cryptopay_async", "batch", "invoices", str(source)]
+    done = subprocess.run(
+        [*command, "--dry-run", "--results", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "holds the results of a real run; a dry run never writes over them" in done.stderr
+    assert report.read_bytes() == real
+
+
+@pytest.mark.parametrize("rate", ["100", "0/60", "100/0", "-1/60", "a/b", "100/inf", "/60"])
+def test_a_rate_that_is_not_requests_per_seconds_is_refused(tmp_path: Path, rate: str) -> None:
+    source = write_csv(tmp_path / "invoices.csv", [{**INVOICE, "custom_id": "A"}])
+    command = [sys.executable, "-m", "cryptopay_async", "batch", "invoices", str(source)]
+    done = subprocess.run(
+        [*command, "--dry-run", "--rate", rate], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"--rate: a rate is REQUESTS/SECONDS, e.g. 100/60, got {rate!r}" in done.stderr
+    assert not source.with_suffix(".dry-run.csv").exists()
 
 
 @pytest.mark.parametrize(

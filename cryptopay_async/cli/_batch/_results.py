@@ -135,8 +135,8 @@ class Store:
         for record in records:
             if record["kind"] and record["kind"] != kind:
                 raise ResultsMismatch(
-                    f"{results} holds results of a {record['kind']} batch, not {kind}: "
-                    "give --results another file"
+                    f"{results} holds the results of a batch of {record['kind']}, not of "
+                    f"{kind}: give --results another file"
                 )
             if record["status"] == DRY_STATUS:
                 continue
