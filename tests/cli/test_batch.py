@@ -37,7 +37,7 @@ from cryptopay_async.cli._batch import (
     read_rows,
     run_batch,
 )
-from cryptopay_async.cli._batch._run import _pause
+from cryptopay_async.cli._batch._run import Rate, _duration, _pause, eta
 from cryptopay_async.testing import CryptopayEmulator, serve_in_thread
 
 pytestmark = pytest.mark.anyio
@@ -425,3 +425,19 @@ def test_a_batch_waits_no_longer_than_the_rate_limit_step_would(
     error = Exception("429")
     error.retry_after = retry_after  # type: ignore[attr-defined]  # as RateLimitError has
     assert _pause(error, attempt) == pause
+
+
+@pytest.mark.parametrize(
+    ("kind", "rows_left", "rate", "shown"),
+    [
+        ("invoices", 100, "200/60", "0m30s"),
+        ("payouts", 100, "200/60", "1m00s"),
+        ("payouts", 100_000, "200/60", "16h40m"),  # the 17 hours at the cap
+        ("payouts", 100_000, "100/60", "33h20m"),  # half of the key
+        ("invoices", 0, "1/3600", "0m00s"),
+    ],
+)
+def test_the_eta_is_the_rows_left_at_the_least_requests_per_row(
+    kind: Kind, rows_left: int, rate: str, shown: str
+) -> None:
+    assert _duration(eta(kind, rows_left, Rate.parse(rate))) == shown

@@ -447,8 +447,7 @@ async def _run(
                     elapsed = time.monotonic() - started
                     line += f"; {calls[0] / elapsed if elapsed else 0:.1f} req/s"
                     if left is not None and limit is not None:
-                        eta = left * REQUESTS_PER_ROW[kind] * limit.seconds / limit.requests
-                        line += f"; {left} left, ETA {_duration(eta)}"
+                        line += f"; {left} left, ETA {_duration(eta(kind, left, limit))}"
                     progress.update(task, completed=handled, done=line)
 
                 async def worker() -> None:
@@ -529,6 +528,11 @@ async def _verify(api: AsyncCryptopay, kind: Kind, store: Store, console: Consol
             "with that id; settling it again by its custom_id",
             markup=False,
         )
+
+
+def eta(kind: Kind, rows_left: int, limit: Rate) -> float:
+    """Seconds the rows left need at ``limit`` with no fault (the least requests per row)."""
+    return rows_left * REQUESTS_PER_ROW[kind] * limit.seconds / limit.requests
 
 
 def _summary(kind: Kind, tally: Counter[str], sent: int, wall: float, limit: Rate | None) -> str:
