@@ -100,13 +100,24 @@ class RedisConnection:
         info = await self.client.info("server")
         return int(info["uptime_in_seconds"])
 
-    async def set_if_absent(self, key: str, ttl_ms: int) -> bool:
-        """``SET key 1 NX PX ttl_ms``: True if this call created the key."""
+    async def set_if_absent(self, key: str, ttl_ms: int, value: str = "1") -> bool:
+        """``SET key value NX PX ttl_ms``: True if this call created the key."""
+        return await self._set(key, value, ttl_ms, condition="NX")
+
+    async def set_for(
+        self, key: str, value: str, ttl_ms: int, *, only_if_present: bool = False
+    ) -> bool:
+        """``SET key value PX ttl_ms`` (``XX`` with ``only_if_present``): True if it was set."""
+        return await self._set(key, value, ttl_ms, condition="XX" if only_if_present else None)
+
+    async def _set(self, key: str, value: str, ttl_ms: int, *, condition: str | None) -> bool:
         if self.flavour == "coredis":
             from coredis.tokens import PureToken
 
-            return bool(await self.client.set(key, "1", condition=PureToken.NX, px=ttl_ms))
-        return bool(await self.client.set(key, "1", nx=True, px=ttl_ms))
+            token = {"NX": PureToken.NX, "XX": PureToken.XX}.get(condition or "")
+            return bool(await self.client.set(key, value, condition=token, px=ttl_ms))
+        flags = {"nx": condition == "NX", "xx": condition == "XX"}
+        return bool(await self.client.set(key, value, px=ttl_ms, **flags))
 
     async def get(self, key: str) -> bytes | str | None:
         value: bytes | str | None = await self.client.get(key)
@@ -115,10 +126,6 @@ class RedisConnection:
     async def put(self, key: str, value: str) -> None:
         """``SET key value``, kept without expiry."""
         await self.client.set(key, value)
-
-    async def expire(self, key: str, ttl_ms: int) -> None:
-        """``PEXPIRE key ttl_ms``: a new time to live for an existing key."""
-        await self.client.pexpire(key, ttl_ms)
 
     async def delete(self, key: str) -> None:
         if self.flavour == "coredis":

@@ -49,9 +49,14 @@ def make_app(
     redis_url: str | None = None,
     checkpoint: str | None = None,
     every: float = 300.0,
+    lease: float = 30.0,
     **client_options: Any,
 ) -> FastAPI:
-    """The shop; arguments default to ``SHOP_DATABASE``, ``SHOP_REDIS_URL``, ``SHOP_CHECKPOINT``."""
+    """The shop; arguments default to ``SHOP_DATABASE``, ``SHOP_REDIS_URL``, ``SHOP_CHECKPOINT``.
+
+    ``lease``: seconds after which a state claimed by a worker that died mid-handler is
+    handed again (a live handler renews its claim while it runs).
+    """
     db = sqlite3.connect(
         database or os.environ.get("SHOP_DATABASE", "shop.sqlite3"),
         isolation_level=None,  # each statement commits on its own
@@ -61,7 +66,8 @@ def make_app(
     store = RedisDeliveryStore(
         redis_url or os.environ.get("SHOP_REDIS_URL", "redis://127.0.0.1:6379")
     )
-    dedupe = Deduplicator(store)  # one for callbacks and sweeps: each state is handled once
+    # One for callbacks and sweeps: each state is handled once.
+    dedupe = Deduplicator(store, lease=lease)
     sweep_file = FileCheckpoint(checkpoint or os.environ.get("SHOP_CHECKPOINT", "sweep.json"))
 
     @asynccontextmanager

@@ -21,6 +21,7 @@ from cryptopay_async.callbacks._dedupe import (
     DeliveryStore,
     LeasingStore,
     MemoryDeliveryStore,
+    Verdict,
     delivery_key,
     state_key,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "SubscriptionCallbackEvent",
     "SweepReport",
     "UnknownCallback",
+    "Verdict",
     "delivery_key",
     "signature_for",
     "state_key",

@@ -7,19 +7,33 @@ delivery can try again.
 
 What is remembered is the *object state* an event carries (``state_key``), so a
 callback and a ``CallbackSweeper`` that read the same invoice back agree on whether it
-was handled. A store that can lease (``claim`` then ``settle``, as the memory and Redis
-stores do) holds a key only for ``lease`` seconds until the handler returned: a process
-killed mid-handler leaves nothing that blocks the next attempt for longer than that.
+was handled.
+
+A store that can lease (the memory and Redis stores) tells three answers apart: a state
+is new (and now claimed), handled (kept), or in progress (claimed by a handler that has
+not returned). A claim is a lease of ``lease`` seconds that ``Deduplicator.hold`` renews
+every ``lease / 3`` seconds while the handler runs, and ``settle`` keeps it once the
+handler returned. So a slow handler keeps its claim as long as it runs, and a process
+killed mid-handler (SIGKILL, power loss) blocks that state for at most ``lease`` seconds:
+the next delivery or sweep after that hands it again. "Handled" means the handler
+returned and the store kept it; a state whose handler was killed before that is handed
+again, so a handler must make its own effects idempotent (a credit keyed by the invoice
+id, as the examples do) for the moment between its last write and ``settle``: no store
+outside the handler's own database transaction can close that moment.
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
+import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
+
+import anyio
 
 from cryptopay_async import _json
 from cryptopay_async.callbacks._events import Callback, UnknownCallback
@@ -32,8 +46,21 @@ from cryptopay_async.models._callbacks import (
 )
 from cryptopay_async.models._dict import to_dict
 
-DEFAULT_LEASE = 600.0
-"""Seconds a claimed state stays claimed while its handler runs (``Deduplicator(lease=)``)."""
+logger = logging.getLogger("cryptopay_async.callbacks")
+
+DEFAULT_LEASE = 30.0
+"""Seconds a claim outlives the last sign of life of its handler (``Deduplicator(lease=)``)."""
+
+
+class Verdict(enum.Enum):
+    """What a store says about an object state: ``Deduplicator.claim``'s answer."""
+
+    NEW = "new"
+    """Not seen before; now claimed by the caller, who must run the handler."""
+    HANDLED = "handled"
+    """A handler returned for it: skip it (a callback is answered 200)."""
+    IN_PROGRESS = "in progress"
+    """Claimed by a handler that has not returned yet: try again later."""
 
 
 @runtime_checkable
@@ -58,12 +85,18 @@ class LeasingStore(DeliveryStore, Protocol):
     """A store that can hold a key for a while before keeping it (memory and Redis do).
 
     ``claim`` adds the key for ``lease`` seconds only (atomically, as ``add``);
-    ``settle`` keeps a claimed key for the store's full time to live.
+    ``renew`` gives a claim still held another ``lease`` seconds; ``settle`` keeps the
+    key for the store's full time to live; ``leased`` is True while the key is claimed
+    and not settled. A store without all four is used as a plain ``DeliveryStore``.
     """
 
     async def claim(self, key: str, lease: float) -> bool: ...
 
+    async def renew(self, key: str, lease: float) -> None: ...
+
     async def settle(self, key: str) -> None: ...
+
+    async def leased(self, key: str) -> bool: ...
 
 
 class MemoryDeliveryStore:
@@ -114,9 +147,17 @@ class MemoryDeliveryStore:
         self._leases[key] = now + lease
         return True
 
+    async def renew(self, key: str, lease: float) -> None:
+        now = time.monotonic()
+        if self._leases.get(key, -math.inf) > now:
+            self._leases[key] = now + lease
+
     async def settle(self, key: str) -> None:
-        if self._leases.pop(key, None) is not None:
-            self._keep(key, time.monotonic())
+        self._leases.pop(key, None)
+        self._keep(key, time.monotonic())
+
+    async def leased(self, key: str) -> bool:
+        return self._leases.get(key, -math.inf) > time.monotonic()
 
     async def discard(self, key: str) -> None:
         self._seen.pop(key, None)
@@ -190,8 +231,9 @@ class Deduplicator:
 
     Shared by the receiver (``CallbackReceiver``, the framework helpers) and the
     ``CallbackSweeper``: whichever path sees a state first claims it, the other skips
-    it. With a ``LeasingStore`` a claim lasts ``lease`` seconds until ``handled``
-    keeps it; with a plain store the claim is kept at once.
+    it. With a ``LeasingStore`` a claim lasts ``lease`` seconds past the handler's last
+    renewal (``hold`` renews it while the handler runs) until ``handled`` keeps it;
+    with a plain store the claim is kept at once and nothing is ever "in progress".
     """
 
     def __init__(
@@ -207,11 +249,49 @@ class Deduplicator:
         self.key = key
         self.lease: float = float(lease)
 
+    async def claim(self, event: Callback) -> Verdict:
+        """Claim ``event``'s state if it is new; otherwise say why not."""
+        key = self.key(event)
+        store = self.store
+        if isinstance(store, LeasingStore):
+            if await store.claim(key, self.lease):
+                return Verdict.NEW
+            return Verdict.IN_PROGRESS if await store.leased(key) else Verdict.HANDLED
+        return Verdict.NEW if await store.add(key) else Verdict.HANDLED
+
     async def first_delivery(self, event: Callback) -> bool:
-        """True the first time a state is seen (and claims it), False for repeats."""
-        if isinstance(self.store, LeasingStore):
-            return await self.store.claim(self.key(event), self.lease)
-        return await self.store.add(self.key(event))
+        """True the first time a state is seen (and claims it), False otherwise."""
+        return await self.claim(event) is Verdict.NEW
+
+    async def hold(self, event: Callback, work: Callable[[], Awaitable[object]]) -> None:
+        """Run ``work`` (the handler) while renewing the claim on ``event``'s state.
+
+        ``work``'s exception propagates unchanged. A failed renewal is logged and
+        ``work`` goes on: its claim may then lapse after ``lease`` seconds.
+        """
+        store = self.store
+        if not isinstance(store, LeasingStore):
+            await work()
+            return
+        failure: Exception | None = None
+        async with anyio.create_task_group() as renewals:
+            renewals.start_soon(self._renew, store, self.key(event))
+            try:
+                await work()
+            except Exception as exc:  # re-raised below, outside the task group
+                failure = exc
+            finally:
+                renewals.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+
+    async def _renew(self, store: LeasingStore, key: str) -> None:
+        while True:
+            await anyio.sleep(self.lease / 3)
+            try:
+                await store.renew(key, self.lease)
+            except Exception:
+                logger.warning("could not renew the claim on %s; it may lapse", key, exc_info=True)
 
     async def handled(self, event: Callback) -> None:
         """Keep the claim on ``event``'s state: its handler returned."""

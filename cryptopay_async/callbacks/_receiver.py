@@ -10,7 +10,7 @@ import attrs
 from cryptopay_async._errors import _messages as say
 from cryptopay_async._errors._exceptions import SignatureVerificationError
 from cryptopay_async._runtime._environment import ENV_CALLBACK_SECRET, callback_secret
-from cryptopay_async.callbacks._dedupe import Deduplicator, DeliveryStore
+from cryptopay_async.callbacks._dedupe import Deduplicator, DeliveryStore, Verdict
 from cryptopay_async.callbacks._events import Callback
 from cryptopay_async.callbacks._verify import CallbackPayloadError, callback_secrets, verify
 
@@ -45,8 +45,10 @@ class CallbackReceiver:
     """Verifies a delivery, runs ``handler`` once per event, and says what to answer.
 
     400 for a bad signature or body (retrying cannot fix it), 200 for a repeat without
-    calling ``handler``, 500 when ``handler`` raised (the event is forgotten so the next
-    delivery runs it again), 503 when the store failed (``handler`` not called).
+    calling ``handler``, 409 while another delivery's (or a sweep's) handler of the same
+    state is still running (Cryptopay delivers it again later, so a handler that then
+    fails or dies loses nothing), 500 when ``handler`` raised (the event is forgotten so
+    the next delivery runs it again), 503 when the store failed (``handler`` not called).
     ``secret`` is a string, a callable returning one (read at each request, e.g. from
     your client), or None for ``CRYPTOPAY_CALLBACK_SECRET``.
     ``store`` (e.g. ``RedisDeliveryStore``) is where processed events are remembered,
@@ -80,16 +82,19 @@ class CallbackReceiver:
             return Outcome(400, "malformed callback")
         kind = f"{say.clip(event.type, 60)}/{say.clip(str(event.event), 60)}"  # sender's text
         try:
-            first = await self.deduplicator.first_delivery(event)
+            verdict = await self.deduplicator.claim(event)
         except Exception:
             # The store (e.g. Redis) failed: nothing ran; Cryptopay delivers it again.
             logger.exception("callback store failed for %s: answering 503", kind)
             return Outcome(503, "store unavailable", event)
-        if not first:
+        if verdict is Verdict.HANDLED:
             logger.debug("callback %s repeated: already processed", kind)
             return Outcome(200, "duplicate", event)
+        if verdict is Verdict.IN_PROGRESS:
+            logger.debug("callback %s repeated while its handler runs: answering 409", kind)
+            return Outcome(409, "in progress", event)
         try:
-            await self.handler(event)
+            await self.deduplicator.hold(event, lambda: self.handler(event))
         except Exception:
             logger.exception("callback handler failed for %s", kind)
             try:

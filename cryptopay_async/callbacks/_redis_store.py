@@ -18,8 +18,23 @@ DEFAULT_TIMEOUT = 5.0
 T = TypeVar("T")
 
 
+LEASED, KEPT = "lease", "1"  # the value of a claimed key, of a handled one
+
+# PEXPIRE only a key still claimed: a lapsed claim that another worker claimed and
+# settled in the meantime must not be shortened back to a lease.
+RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
 class RedisDeliveryStore:
-    """A ``DeliveryStore`` in Redis: ``SET key 1 NX PX ttl`` to add, ``DEL`` to discard.
+    """A ``LeasingStore`` in Redis: ``SET key 1 NX PX ttl`` to add, ``DEL`` to discard.
+
+    A claim is ``SET key lease NX PX lease``, renewed by a script that extends only a
+    key still holding ``lease``, and settled by ``SET key 1 PX ttl``.
 
     ``SET NX`` is atomic on the server, so of two deliveries of one event that reach
     two workers at once exactly one wins. ``redis`` is a ``redis://`` URL (opened with
@@ -81,18 +96,35 @@ class RedisDeliveryStore:
                 return await command(redis)
 
     async def add(self, key: str) -> bool:
-        ttl_ms = max(1, round(self.ttl * 1000))
-        return await self._run(lambda redis: redis.set_if_absent(self.prefix + key, ttl_ms))
+        ttl_ms = self._ms(self.ttl)
+        return await self._run(
+            lambda redis: redis.set_if_absent(self.prefix + key, ttl_ms, value=KEPT)
+        )
 
     async def claim(self, key: str, lease: float) -> bool:
-        """``SET key 1 NX PX lease``: held for ``lease`` seconds until ``settle``."""
-        lease_ms = max(1, round(min(lease, self.ttl) * 1000))
-        return await self._run(lambda redis: redis.set_if_absent(self.prefix + key, lease_ms))
+        """``SET key lease NX PX lease``: held for ``lease`` seconds unless renewed or settled."""
+        lease_ms = self._ms(min(lease, self.ttl))
+        return await self._run(
+            lambda redis: redis.set_if_absent(self.prefix + key, lease_ms, value=LEASED)
+        )
+
+    async def renew(self, key: str, lease: float) -> None:
+        """Another ``lease`` seconds for a key still claimed (a kept key is left alone)."""
+        lease_ms = self._ms(min(lease, self.ttl))
+        await self._run(lambda redis: redis.script(RENEW)([self.prefix + key], [LEASED, lease_ms]))
 
     async def settle(self, key: str) -> None:
-        """``PEXPIRE key ttl``: a claimed key kept for the store's full time to live."""
-        ttl_ms = max(1, round(self.ttl * 1000))
-        await self._run(lambda redis: redis.expire(self.prefix + key, ttl_ms))
+        """``SET key 1 PX ttl``: the handler returned; kept for the store's time to live."""
+        ttl_ms = self._ms(self.ttl)
+        await self._run(lambda redis: redis.set_for(self.prefix + key, KEPT, ttl_ms))
+
+    async def leased(self, key: str) -> bool:
+        value = await self._run(lambda redis: redis.get(self.prefix + key))
+        return value in (LEASED, LEASED.encode())
 
     async def discard(self, key: str) -> None:
         await self._run(lambda redis: redis.delete(self.prefix + key))
+
+    @staticmethod
+    def _ms(seconds: float) -> int:
+        return max(1, round(seconds * 1000))

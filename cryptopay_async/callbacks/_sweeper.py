@@ -57,7 +57,7 @@ import anyio
 import attrs
 
 from cryptopay_async.callbacks._checkpoint import Checkpoint, MemoryCheckpoint, State
-from cryptopay_async.callbacks._dedupe import Deduplicator
+from cryptopay_async.callbacks._dedupe import Deduplicator, Verdict
 from cryptopay_async.callbacks._events import Callback
 from cryptopay_async.models import ChannelPayment, CoinWithdrawal, Invoice, Subscription
 from cryptopay_async.models._callbacks import (
@@ -330,10 +330,10 @@ class _Run:
             return
         self.report.checked += 1
         dedupe = self.sweeper.deduplicator
-        if not await dedupe.first_delivery(event):
-            return
+        if await dedupe.claim(event) is not Verdict.NEW:
+            return  # handled, or being handled now (a lapsed claim is offered next sweep)
         try:
-            await self.sweeper.handler(event)
+            await dedupe.hold(event, lambda: self.sweeper.handler(event))
         except Exception:
             logger.exception("sweep handler failed for %s/%s", event.type, event.event)
             await dedupe.forget(event)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import anyio
 import pytest
 
 from cryptopay_async.callbacks import (
@@ -12,6 +13,7 @@ from cryptopay_async.callbacks import (
     InvoiceCallback,
     LeasingStore,
     MemoryDeliveryStore,
+    Verdict,
     delivery_key,
     signature_for,
     state_key,
@@ -116,6 +118,122 @@ async def test_a_claim_lapses_after_its_lease_unless_settled(
     assert (await store.add("killed"), await store.add("done")) == (False, False)
     now[0] += 11  # the process holding "killed" died mid-handler: its lease ran out
     assert (await store.claim("killed", lease=10), await store.add("done")) == (True, False)
+
+
+async def test_a_renewed_claim_stays_in_progress_and_a_settled_one_is_handled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("cryptopay_async.callbacks._dedupe.time.monotonic", lambda: now[0])
+    store = MemoryDeliveryStore(ttl=3600)
+    assert await store.claim("slow", lease=10)
+    for _ in range(5):  # a handler running for 45 s renews every few seconds
+        now[0] += 9
+        await store.renew("slow", lease=10)
+        assert (await store.leased("slow"), await store.claim("slow", lease=10)) == (True, False)
+    await store.settle("slow")
+    now[0] += 100
+    assert (await store.leased("slow"), await store.claim("slow", lease=10)) == (False, False)
+    await store.renew("never-claimed", lease=10)  # renewing nothing claims nothing
+    assert await store.claim("never-claimed", lease=10)
+
+
+class CountingRenewals(MemoryDeliveryStore):
+    """A memory store that tells when its claims were renewed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.renewals = 0
+        self.renewed = anyio.Event()
+
+    async def renew(self, key: str, lease: float) -> None:
+        await super().renew(key, lease)
+        self.renewals += 1
+        if self.renewals >= 3:
+            self.renewed.set()
+
+
+async def test_hold_renews_the_claim_while_the_handler_runs() -> None:
+    store = CountingRenewals()
+    dedupe = Deduplicator(store, lease=0.03)
+    event = verify(BODY, SIGNATURE, secret=CALLBACK_SECRET)
+    assert await dedupe.claim(event) is Verdict.NEW
+
+    async def slow_handler() -> None:
+        with anyio.fail_after(30):
+            await store.renewed.wait()  # outlives its lease ten times over, still claimed
+        assert await dedupe.claim(event) is Verdict.IN_PROGRESS
+
+    await dedupe.hold(event, slow_handler)
+    await dedupe.handled(event)
+    renewals = store.renewals
+    await anyio.sleep(0.1)
+    assert store.renewals == renewals  # renewals stop with the handler
+    assert await dedupe.claim(event) is Verdict.HANDLED
+
+
+async def test_hold_raises_the_handlers_own_exception() -> None:
+    dedupe = Deduplicator()
+    event = verify(BODY, SIGNATURE, secret=CALLBACK_SECRET)
+
+    async def failing() -> None:
+        raise LookupError("no such order")
+
+    with pytest.raises(LookupError, match="no such order"):
+        await dedupe.hold(event, failing)
+
+
+async def test_receiver_answers_409_while_another_handler_of_the_state_runs() -> None:
+    inside, release = anyio.Event(), anyio.Event()
+    calls: list[Callback] = []
+
+    async def handler(event: Callback) -> None:
+        calls.append(event)
+        inside.set()
+        await release.wait()
+
+    receiver = CallbackReceiver(handler, secret=CALLBACK_SECRET, deduplicator=Deduplicator())
+    outcomes = []
+
+    async def deliver() -> None:
+        outcomes.append(await receiver.receive(BODY, SIGNATURE))
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(deliver)
+            await inside.wait()
+            repeat = await receiver.receive(BODY, SIGNATURE)  # Cryptopay delivers it again
+            release.set()
+    assert (repeat.status, repeat.text) == (409, "in progress")
+    assert [(o.status, o.text) for o in outcomes] == [(200, "ok")]
+    assert (await receiver.receive(BODY, SIGNATURE)).text == "duplicate"
+    assert len(calls) == 1
+
+
+class AddOnly:
+    """A user's store with ``add`` and ``discard`` only: nothing is ever in progress."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+
+    async def add(self, key: str) -> bool:
+        new = key not in self.keys
+        self.keys.add(key)
+        return new
+
+    async def discard(self, key: str) -> None:
+        self.keys.discard(key)
+
+
+async def test_a_plain_store_keeps_a_claim_at_once() -> None:
+    store = AddOnly()
+    assert not isinstance(store, LeasingStore)
+    dedupe = Deduplicator(store)
+    event = verify(BODY, SIGNATURE, secret=CALLBACK_SECRET)
+    assert [await dedupe.claim(event), await dedupe.claim(event)] == [
+        Verdict.NEW,
+        Verdict.HANDLED,
+    ]
 
 
 def test_the_state_key_is_the_same_for_a_callback_and_a_read_back() -> None:

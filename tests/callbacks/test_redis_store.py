@@ -6,6 +6,7 @@ import uuid
 
 import anyio
 import pytest
+import redis
 import redis.asyncio
 
 from cryptopay_async.callbacks import (
@@ -13,6 +14,7 @@ from cryptopay_async.callbacks import (
     CallbackReceiver,
     Deduplicator,
     DeliveryStore,
+    LeasingStore,
     RedisDeliveryStore,
     verify,
 )
@@ -69,6 +71,32 @@ async def test_keys_expire_after_the_ttl(redis_url: str, prefix: str) -> None:
         assert not await store.add("short-lived")
         await anyio.sleep(0.35)
         assert await store.add("short-lived")
+
+
+async def test_a_claim_is_in_progress_until_settled_and_lapses_if_its_holder_died(
+    redis_url: str, prefix: str
+) -> None:
+    async with RedisDeliveryStore(redis_url, prefix=prefix) as store:
+        assert isinstance(store, LeasingStore)
+        assert await store.claim("killed", lease=0.2)
+        assert await store.claim("done", lease=0.2)
+        await store.settle("done")
+        assert [await store.leased("killed"), await store.leased("done")] == [True, False]
+        await anyio.sleep(0.35)  # nobody renewed "killed": its holder died
+        assert await store.claim("killed", lease=60)
+        assert not await store.claim("done", lease=60)
+
+
+async def test_a_late_renewal_never_shortens_a_kept_key(redis_url: str, prefix: str) -> None:
+    with redis.Redis.from_url(redis_url) as client:  # to read the time to live
+        async with RedisDeliveryStore(redis_url, prefix=prefix, ttl=3600) as store:
+            assert await store.claim("k", lease=0.5)
+            await store.renew("k", lease=30)
+            assert 0.5 * 1000 < client.pttl(prefix + "k") <= 30 * 1000
+            await store.settle("k")  # another worker's claim, lapsed and settled meanwhile
+            await store.renew("k", lease=0.5)
+            assert client.pttl(prefix + "k") > 30 * 1000
+            assert not await store.leased("k")
 
 
 async def test_the_deduplicator_uses_it_for_typed_events(redis_url: str, prefix: str) -> None:

@@ -13,10 +13,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,12 +32,13 @@ from cryptopay_async.cli._batch import (
     ResultsFile,
     Row,
     RowError,
-    _pause,
+    Store,
     check_columns,
     read_rows,
     run_batch,
 )
-from cryptopay_async.testing import CryptopayEmulator, Faults, serve_in_thread
+from cryptopay_async.cli._batch._run import Rate, _duration, _pause, eta
+from cryptopay_async.testing import CryptopayEmulator, serve_in_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -64,6 +68,85 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 def results(path: Path) -> dict[int, dict[str, str]]:
     with path.open(newline="") as file:
         return {int(r["row"]): r for r in csv.DictReader(file)}
+
+
+class Freezer:
+    """The served emulator, recording every request, that can freeze a run at a chosen point.
+
+    From the ``hold_from``-th request on (1-based; ``None``: never), every request is held
+    unanswered until ``release()``: after the emulator has done it (``processed``, the
+    answer lost on the way back) or before it reaches the emulator (then answered 503,
+    never done). A run frozen this way stays at that point however busy the machine is,
+    so a test can signal or kill it there without racing it.
+    """
+
+    def __init__(
+        self, emulator: CryptopayEmulator, hold_from: int | None, *, processed: bool = True
+    ) -> None:
+        self.emulator = emulator
+        self.hold_from = hold_from
+        self.processed = processed
+        self.sent: list[tuple[str, bytearray]] = []  # (path, body) of every request
+        self.holding = threading.Event()  # set when the first request is held
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        """Answer the held requests and hold no more."""
+        self.hold_from = None
+        self._released.set()
+
+    async def _hold(self) -> None:
+        self.holding.set()
+        await anyio.to_thread.run_sync(self._released.wait)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        app = self.emulator.asgi_app
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        body = bytearray()
+        self.sent.append((scope["path"], body))
+        held = self.hold_from is not None and len(self.sent) >= self.hold_from
+
+        async def receive_recorded() -> Any:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            return message
+
+        async def send_held(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                await self._hold()
+            await send(message)
+
+        if held and not self.processed:
+            await self._hold()
+            await send({"type": "http.response.start", "status": 503, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await app(scope, receive_recorded, send_held if held else send)
+
+
+@contextmanager
+def served(emulator: CryptopayEmulator, app: Any = None) -> Iterator[dict[str, str]]:
+    """The environment of a ``cryptopay`` process talking to the served ``emulator``."""
+    with serve_in_thread(app or emulator.asgi_app) as url:
+        yield {
+            **os.environ,
+            "CRYPTOPAY_API_KEY": emulator.api_key,
+            "CRYPTOPAY_API_SECRET": emulator.api_secret,
+            "CRYPTOPAY_BASE_URL": url,
+            "COLUMNS": "100",
+        }
+
+
+def wait_for_line(output: IO[str], start: str) -> str:
+    """Read ``output`` up to the first line that begins with ``start``; the lines read."""
+    seen = ""
+    for line in output:
+        seen += line
+        if line.startswith(start):
+            return seen
+    raise AssertionError(f"the process ended without printing {start!r}:\n{seen}")
 
 
 @pytest.mark.parametrize(
@@ -138,7 +221,7 @@ def test_a_quoted_cell_with_a_line_break_stays_in_its_row(tmp_path: Path, cell: 
 def test_a_custom_id_twice_in_one_file_is_refused_on_the_later_row(tmp_path: Path) -> None:
     rows = [{**INVOICE, "custom_id": "A"}, {**INVOICE, "custom_id": "B"}]
     rows.append({**INVOICE, "custom_id": "A"})
-    checked = check_columns("invoices", read_rows(write_csv(tmp_path / "rows.csv", rows)))
+    checked = list(check_columns("invoices", read_rows(write_csv(tmp_path / "rows.csv", rows))))
     assert [type(row).__name__ for row in checked] == ["Row", "Row", "RowError"]
     assert "custom_id 'A' is also on row 1" in str(checked[2])
 
@@ -156,20 +239,24 @@ async def batch(emulator: CryptopayEmulator, kind: Any, source: Path, **options:
     )
 
 
-async def test_invoices_once_and_a_rerun_reports_every_row(tmp_path: Path) -> None:
+async def test_a_rerun_sends_nothing_for_the_rows_done_and_reports_every_row(
+    tmp_path: Path,
+) -> None:
     emulator = CryptopayEmulator()
     rows = [{**INVOICE, "custom_id": f"INV-{n}"} for n in range(12)]
     rows.insert(5, {**INVOICE, "custom_id": "INV-BAD", "price_amount": "ten"})
     source = write_csv(tmp_path / "invoices.csv", rows)
     assert await batch(emulator, "invoices", source) == 1
     first = results(source.with_suffix(".results.csv"))
+    sent = emulator.requests_seen
     assert await batch(emulator, "invoices", source) == 1
     second = results(source.with_suffix(".results.csv"))
 
+    assert sent == 12  # one request per invoice row
+    assert emulator.requests_seen == sent  # the rerun read the results, sent nothing
     assert [r["outcome"] for r in first.values()].count("created") == 12
     assert "price_amount is not a decimal number: 'ten'" in first[6]["error"]
-    assert [r["outcome"] for r in second.values()].count("already-existed") == 12
-    assert {n: r["id"] for n, r in first.items()} == {n: r["id"] for n, r in second.items()}
+    assert second == first
     assert list(second) == list(range(1, 14))  # in row order
     assert len(emulator.api.objects["invoices"]) == 12
 
@@ -200,7 +287,8 @@ async def test_payouts_are_created_and_committed_once(tmp_path: Path) -> None:
     assert await batch(emulator, "payouts", source) == 0
     outcome = results(source.with_suffix(".results.csv"))
     assert {r["status"] for r in outcome.values()} == {"pending"}
-    assert {r["outcome"] for r in outcome.values()} == {"already-existed"}
+    assert outcome[1]["outcome"] == "already-existed"
+    assert {r["outcome"] for n, r in outcome.items() if n > 1} == {"created"}
     for row in rows:
         assert len(emulator.ledger_for(row["custom_id"])) == 1
 
@@ -222,42 +310,38 @@ def test_interrupted_run_is_finished_by_running_it_again(tmp_path: Path) -> None
     The first Ctrl-C lets the rows in flight finish, so no payout is left created but
     uncommitted (it would expire 30 s later).
     """
-    emulator = CryptopayEmulator(faults=Faults(latency=0.05))
+    emulator = CryptopayEmulator()
     rows = [{**PAYOUT, "custom_id": f"PAY-{n:03d}"} for n in range(60)]
     source = write_csv(tmp_path / "payouts.csv", rows)
     report = source.with_suffix(".results.csv")
-    with serve_in_thread(emulator.asgi_app) as url:
-        env = {
-            **os.environ,
-            "CRYPTOPAY_API_KEY": emulator.api_key,
-            "CRYPTOPAY_API_SECRET": emulator.api_secret,
-            "CRYPTOPAY_BASE_URL": url,
-            "COLUMNS": "100",
-        }
+    # frozen at the 31st request: 4 workers have answers for 30, so at least 13 rows done
+    freezer = Freezer(emulator, hold_from=31)
+    with served(emulator, freezer) as env:
         command = [sys.executable, "-m", "cryptopay_async", "batch", "payouts", str(source)]
         command += ["--workers", "4"]
         first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while len(report.read_text().splitlines() if report.exists() else []) < 10:
-            assert time.monotonic() < deadline, "the first run made no progress"
-            time.sleep(0.05)
+        assert first.stdout is not None
+        assert freezer.holding.wait(timeout=120), "the first run sent no 31st request"
         first.send_signal(signal.SIGINT)
-        interrupted_out, _ = first.communicate(timeout=30)
+        stopping = wait_for_line(first.stdout, "stopping:")
+        freezer.release()  # the rows in flight get their answers
+        interrupted_out = stopping + first.communicate(timeout=120)[0]
         interrupted = results(report)
         with emulator.lock:  # the rows in flight were finished: no payout left uncommitted
             statuses = [w["status"] for w in emulator.api.objects["coin_withdrawals"].values()]
         assert statuses == ["pending"] * len(interrupted)
-        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 130, interrupted_out
     assert "stopping: finishing the rows in flight" in interrupted_out
     assert "run the same command again to finish" in interrupted_out
-    assert 10 <= len(interrupted) < 60
+    # 13 to 15 rows answered before the freeze, and at most one row in flight per worker
+    assert 13 <= len(interrupted) <= 15 + 4
     assert second.returncode == 0, second.stdout + second.stderr
     final = results(report)
     assert list(final) == list(range(1, 61))
     assert {r["status"] for r in final.values()} == {"pending"}
-    outcomes = {r["outcome"] for r in final.values()}
-    assert outcomes == {"created", "already-existed"}
+    # every row the first run started was finished and recorded: the rerun did the others
+    assert {r["outcome"] for r in final.values()} == {"created"}
     stored = [w["custom_id"] for w in emulator.api.objects["coin_withdrawals"].values()]
     assert sorted(stored) == [row["custom_id"] for row in rows]
     for row in rows:
@@ -274,7 +358,7 @@ def test_dry_run_needs_no_credentials_and_exits_2_for_an_invalid_row(tmp_path: P
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "row 2 (B): ValueError: price_amount" in done.stdout
-    assert [r["outcome"] for r in results(source.with_suffix(".results.csv")).values()] == [
+    assert [r["outcome"] for r in results(source.with_suffix(".dry-run.csv")).values()] == [
         "valid",
         "failed",
     ]
@@ -327,7 +411,7 @@ def test_a_crash_while_sorting_the_results_leaves_the_rows_already_written(
 
     monkeypatch.setattr(ResultsFile, "write", crash_on_second_row)
     with pytest.raises(OSError, match="disk full"):
-        out.close(outcomes)
+        out.close(Store())
     assert sorted(results(path)) == [1, 2]
 
 
@@ -341,3 +425,19 @@ def test_a_batch_waits_no_longer_than_the_rate_limit_step_would(
     error = Exception("429")
     error.retry_after = retry_after  # type: ignore[attr-defined]  # as RateLimitError has
     assert _pause(error, attempt) == pause
+
+
+@pytest.mark.parametrize(
+    ("kind", "rows_left", "rate", "shown"),
+    [
+        ("invoices", 100, "200/60", "0m30s"),
+        ("payouts", 100, "200/60", "1m00s"),
+        ("payouts", 100_000, "200/60", "16h40m"),  # the issue's 17 hours at the cap
+        ("payouts", 100_000, "100/60", "33h20m"),  # half of the key
+        ("invoices", 0, "1/3600", "0m00s"),
+    ],
+)
+def test_the_eta_is_the_rows_left_at_the_least_requests_per_row(
+    kind: Kind, rows_left: int, rate: str, shown: str
+) -> None:
+    assert _duration(eta(kind, rows_left, Rate.parse(rate))) == shown

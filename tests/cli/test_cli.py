@@ -13,12 +13,13 @@ from typing import Any
 
 import anyio
 import attrs
+import httpx
 import pytest
 from typer.testing import CliRunner
 
-from cryptopay_async import AsyncCryptopay
+from cryptopay_async import AsyncCryptopay, ServiceUnavailableError
 from cryptopay_async.callbacks import signature_for
-from cryptopay_async.cli import app
+from cryptopay_async.cli import _demo, app
 from cryptopay_async.testing import CryptopayEmulator, serve_in_thread
 from cryptopay_async.testing._server import free_port
 from tests.support import fixture_bytes
@@ -210,6 +211,34 @@ def test_demo_runs_a_small_batch_and_passes_its_checks(cli: Run) -> None:
     assert summary["callbacks_verified_and_handled"] == 240
     # Every ambiguous failure was settled by the SDK reading the invoice back.
     assert summary["read_backs_by_custom_id"] >= summary["ambiguous_failures_settled_by_sdk"]
+
+
+def test_a_create_that_fails_after_the_retries_is_a_failed_check_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    create = _demo.create_invoice
+
+    async def unlucky(client: AsyncCryptopay, custom_id: str) -> Any:
+        if custom_id.endswith(("-0001", "-0003")):  # a 503 on every attempt
+            request = httpx.Request("POST", "http://127.0.0.1/api/invoices")
+            answer = httpx.Response(503, request=request)
+            raise ServiceUnavailableError("503 after 7 attempts", response=answer)
+        return await create(client, custom_id)
+
+    monkeypatch.setattr(_demo, "create_invoice", unlucky)
+    result = CliRunner().invoke(app, ["--json", "demo", "--invoices", "5", "--speedup", "30"])
+    summary = json.loads(result.stdout)
+    assert summary["failed_checks"][0] == (
+        "2 of 5 creates raised after the SDK's retries (2 ServiceUnavailableError)"
+    )
+    assert (result.exit_code, summary["invoices_created"]) == (1, 3)
+
+
+def test_the_demo_retries_enough_for_the_503s_it_injects() -> None:
+    """Every attempt failing is the rate to the power of the attempts: for a run of
+    400 creates and their reads, at most one run in 100,000 may meet it."""
+    attempts = _demo.RETRIES.max_retries + 1
+    assert 1000 * _demo.FAULTS["error_503_rate"] ** attempts < 1e-5
 
 
 def test_demo_against_a_configured_server_uses_the_default_limiter(cli: Run) -> None:

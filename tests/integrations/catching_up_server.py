@@ -1,8 +1,9 @@
 """Serve ``examples.catching_up`` on uvicorn with time scaled down, as its own process.
 
-``python -m tests.integrations.catching_up_server PORT EVERY``: the client's limiter
-allows 200 requests per 2 s instead of per minute (the sweeper takes its tenth of
-that), and the sweep starts every EVERY seconds. Settings come from the environment
+``python -m tests.integrations.catching_up_server PORT EVERY LEASE``: the client's
+limiter allows 200 requests per 2 s instead of per minute (the sweeper takes its tenth
+of that), the sweep starts every EVERY seconds, and a claim lapses LEASE seconds after
+its handler's last sign of life. Settings come from the environment
 (``CRYPTOPAY_*``, ``SHOP_*``), as in production.
 """
 
@@ -19,8 +20,8 @@ RATE, PERIOD = 200, 2.0
 
 
 def main() -> None:
-    port, every = int(sys.argv[1]), float(sys.argv[2])
-    app = make_app(every=every, rate_limiter=TokenBucket(RATE, PERIOD))
+    port, every, lease = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+    app = make_app(every=every, lease=lease, rate_limiter=TokenBucket(RATE, PERIOD))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 

@@ -5,9 +5,11 @@ fifth and holds back a third. The shop (``examples/catching_up.py``) runs on uvi
 in its own process, with callbacks and a background sweep feeding one handler. 200
 invoices meet every fate, 50 payouts complete or fail, channels receive payments. The
 shop is killed with SIGKILL while a sweep is under way and started again. Once every
-callback was delivered or given up and a sweep started after the last change has
-finished, the shop has credited exactly the completed invoices, once each, and handed
-every object's final state exactly once.
+callback was delivered or given up and a sweep has finished that started after the last
+change and after the killed process's claims lapsed, the shop has credited exactly the
+completed invoices, once each, and handed every object's final state. No state was
+handed twice, except one whose handler was still running when the kill landed (its
+claim was never kept, so "handled" never became true): that one is handed once more.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,11 @@ import anyio
 import anyio.to_thread
 import httpx
 import pytest
+import redis
 
 from cryptopay_async import AsyncCryptopay
 from cryptopay_async.callbacks import state_key
+from cryptopay_async.callbacks._redis_store import DEFAULT_PREFIX, LEASED
 from cryptopay_async.callbacks._sweeper import invoice_event, payment_event, withdrawal_event
 from cryptopay_async.testing._server import free_port
 
@@ -48,6 +52,7 @@ FATES = {"expired": 40, "exact": 60, "partly, then completed": 40, "over": 30, "
 PAYOUTS = {"completed": 30, "failed": 20}
 CHANNELS, PAYMENTS_PER_CHANNEL = 3, 5
 SWEEP_EVERY = "0.5"
+LEASE = 3.0  # seconds a killed worker's unfinished claim blocks its state
 
 
 @contextmanager
@@ -73,7 +78,7 @@ def start_shop(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[by
     command = [sys.executable, "-m", "tests.integrations.catching_up_server"]
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [*command, str(port), SWEEP_EVERY],
+            [*command, str(port), SWEEP_EVERY, str(LEASE)],
             env={**os.environ, **env},
             cwd=ROOT,
             stdout=output,
@@ -167,6 +172,17 @@ def checkpoint(path: Path) -> dict[str, Any]:
     return loaded
 
 
+def states_in_progress(redis_url: str) -> set[str]:
+    """The state keys claimed in Redis and never kept: their handlers did not return."""
+    with redis.Redis.from_url(redis_url) as connection:
+        keys = list(connection.scan_iter(f"{DEFAULT_PREFIX}*"))
+        values = connection.mget(keys) if keys else []
+    leased = {
+        key.decode() for key, value in zip(keys, values, strict=True) if value == LEASED.encode()
+    }
+    return {key.removeprefix(DEFAULT_PREFIX) for key in leased}
+
+
 def wait_for_a_sweep_under_way(path: Path) -> dict[str, Any]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -205,13 +221,16 @@ async def test_no_payment_missed_none_credited_twice(redis_url: str, tmp_path: P
                 killed_in = await anyio.to_thread.run_sync(wait_for_a_sweep_under_way, sweep_file)
                 os.kill(shop.pid, signal.SIGKILL)
                 shop.wait(timeout=10)
+                in_progress = states_in_progress(redis_url)
                 shop = start_shop(shop_port, env, log)
+                lapsed = datetime.now(UTC) + timedelta(seconds=LEASE)
                 with anyio.fail_after(180):
                     while True:
                         report = (await control.get("/webhooks")).json()["data"]
                         settled = all(d["delivered"] or d["abandoned"] for d in report)
                         done = checkpoint(sweep_file).get("last_complete")
-                        if settled and done and datetime.fromisoformat(done) > changed_last:
+                        fresh = done and datetime.fromisoformat(done) > max(changed_last, lapsed)
+                        if settled and fresh:
                             break
                         await anyio.sleep(0.1)
                 states = await final_states(client)
@@ -222,7 +241,9 @@ async def test_no_payment_missed_none_credited_twice(redis_url: str, tmp_path: P
         credited = [row[0] for row in db.execute("SELECT invoice_id FROM credits")]
         handled = Counter(row[0] for row in db.execute("SELECT state FROM handled"))
     assert sorted(credited) == sorted(completed)  # each paid invoice once, no other
-    assert [key for key, times in handled.items() if times > 1] == []  # no state twice
+    twice = {key: times for key, times in handled.items() if times > 1}
+    # Only a state whose handler the kill interrupted is handed again, and only once.
+    assert {key: times for key, times in twice.items() if key not in in_progress or times > 2} == {}
     assert set(everything) == set(states)
     missed = [object_id for object_id, key in states.items() if key not in handled]
     assert missed == []  # every object's final state was handed
@@ -232,5 +253,5 @@ async def test_no_payment_missed_none_credited_twice(redis_url: str, tmp_path: P
         f"\nobjects {len(states)}, callbacks queued {len(report)}, lost {len(lost)}, "
         f"queued twice {sum(1 for n in repeated.values() if n > 1)}, states handed "
         f"{sum(handled.values())}, credits {len(credited)}, killed at step "
-        f"{killed_in.get('step')}"
+        f"{killed_in.get('step')}, handlers interrupted {len(in_progress)}"
     )

@@ -113,6 +113,9 @@ async def test_a_datetime_filter_goes_out_with_its_escapes_as_signed(
 
 # Any text: escapes, reserved and non-ASCII characters, dots, percent signs.
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=30)
+# An id may be any text but a dot segment, which the SDK refuses rather than send
+# (tests/resources/test_arguments.py): "." and ".." would move the path.
+IDS = TEXT.filter(lambda text: text not in (".", ".."))
 EXTRA = st.sampled_from(["", "~", "%7E", "%3A", ":", "'", "(", "*", "!", "@", "$", ",", ";"])
 
 
@@ -120,9 +123,7 @@ EXTRA = st.sampled_from(["", "~", "%7E", "%3A", ":", "'", "(", "*", "!", "@", "$
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(
-    ident=TEXT, value=TEXT, extra=EXTRA, raw=st.lists(EXTRA, min_size=1, max_size=4).map("".join)
-)
+@given(ident=IDS, value=TEXT, extra=EXTRA, raw=st.lists(EXTRA, min_size=1, max_size=4).map("".join))
 async def test_every_target_goes_out_byte_for_byte_as_signed(
     raw_server: RawRequestServer, transport: str, ident: str, value: str, extra: str, raw: str
 ) -> None:
