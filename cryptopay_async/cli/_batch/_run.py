@@ -60,6 +60,7 @@ from cryptopay_async.cli._common import EXIT_API, EXIT_USAGE, fail
 from cryptopay_async.ratelimit import TokenBucket
 from cryptopay_async.resources import Resources, create_recovery
 from cryptopay_async.resources._exactly_once import existing
+from cryptopay_async.resources._sender import CallOptions
 
 Kind = Literal["invoices", "payouts"]
 ClientFactory = Callable[[], AbstractAsyncContextManager[AsyncCryptopay]]
@@ -218,7 +219,9 @@ class _RefuseToSend:
 
     retry_policy = RetryPolicy()
 
-    async def send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
+    async def send(
+        self, method: str, target: str, body: bytes | None, options: CallOptions | None = None
+    ) -> httpx.Response:
         raise _DryRun
 
 
