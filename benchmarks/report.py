@@ -45,6 +45,8 @@ def machine() -> str:
         "msgspec",
         "pydantic",
         "coredis",
+        "opentelemetry-api",
+        "opentelemetry-sdk",
     ]
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in libraries)
     cpu = platform.processor() or platform.machine()
