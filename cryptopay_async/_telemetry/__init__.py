@@ -34,11 +34,23 @@ class OperationTracer(Protocol):
 class OperationRecord:
     """What the attempts of one operation call add up to, read by its span at the end."""
 
-    __slots__ = ("attempts", "counter", "name", "recovery", "request_id", "status", "wait")
+    __slots__ = (
+        "attempts",
+        "counter",
+        "name",
+        "recording",
+        "recovery",
+        "request_id",
+        "status",
+        "wait",
+    )
 
-    def __init__(self, counter: RetryCounter, name: str) -> None:
+    def __init__(self, counter: RetryCounter, name: str, *, recording: bool = True) -> None:
         self.counter = counter
         self.name = name
+        # Whether the call's span records (a sampler may drop it): if not, its attempts
+        # build no span of their own either.
+        self.recording = recording
         self.attempts = 0
         self.wait = 0.0
         self.status: int | None = None

@@ -96,6 +96,18 @@ class Recording:
                             found.append((dict(point.attributes or {}), point.value))
         return found
 
+    @staticmethod
+    def waiting(data: MetricsData | None) -> float | None:
+        """The ``cryptopay.ratelimit.waiting`` value in one collection, if there is one."""
+        for resource in data.resource_metrics if data is not None else ():
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    if metric.name == "cryptopay.ratelimit.waiting":
+                        point = metric.data.data_points[0]
+                        assert isinstance(point, NumberDataPoint)
+                        return point.value
+        return None
+
     def total(self, name: str, **where: Any) -> float:
         """The sum over the points of ``name`` whose attributes include ``where``
         (names with dots written with ``__``: ``error__type="500"``)."""

@@ -15,6 +15,7 @@ import anyio
 import attrs
 import httpx
 import pytest
+from anyio import wait_all_tasks_blocked
 
 from cryptopay_async import AsyncCryptopay, CryptopayError, RetryPolicy
 from cryptopay_async.ratelimit import TokenBucket
@@ -345,3 +346,39 @@ async def test_metrics_add_up_to_what_a_faulty_served_emulator_counted() -> None
     text = recording.exported_text()
     for secret in (emulator.api_secret, emulator.api_key, "HMAC ", "Authorization"):
         assert secret not in text
+
+
+async def test_a_metered_limiter_still_names_its_pace_beside_a_429() -> None:
+    recording = Recording()
+    emulator = CryptopayEmulator()
+    rules = [Rule("GET", r"/api/coins", ["429-before"])]
+    async with scripted_client(
+        emulator,
+        rules,
+        rate_limiter=TokenBucket(5, 60.0),
+        max_retries=0,
+        **recording.providers,
+    ) as (client, _):
+        with pytest.raises(CryptopayError) as raised:
+            await client.coins.list()
+        await client.coins.list()
+    assert "this client's limiter allows 5 requests per 60 s" in str(raised.value)
+    # Each attempt's wait was recorded once; nobody waits any more.
+    assert recording.total("cryptopay.ratelimit.wait", cryptopay__operation="coins.list") == 2
+    assert recording.points("cryptopay.ratelimit.waiting") == [({}, 0)]
+
+
+async def test_callers_held_by_the_limiter_are_counted_while_they_wait() -> None:
+    recording = Recording()
+    emulator = CryptopayEmulator()
+    async with scripted_client(
+        emulator, [], rate_limiter=TokenBucket(1, 60.0), **recording.providers
+    ) as (client, _):
+        await client.coins.list()  # takes the only slot of the minute
+        async with anyio.create_task_group() as tg:
+            for _ in range(2):
+                tg.start_soon(client.coins.list)
+            await wait_all_tasks_blocked()  # both are held in the limiter now
+            assert Recording.waiting(recording.reader.get_metrics_data()) == 2
+            tg.cancel_scope.cancel()
+    assert recording.points("cryptopay.ratelimit.waiting") == [({}, 0)]
