@@ -87,9 +87,3 @@ def test_the_example_exports_the_calls_the_callback_and_the_metrics_to_the_conso
         assert name in output
     for secret in (emulator.api_secret, emulator.api_key, emulator.callback_secret, signature):
         assert secret not in output + errors
-
-
-def test_the_observability_guide_shows_the_example_verbatim() -> None:
-    example = (ROOT / "examples" / "otel_fastapi_app.py").read_text()
-    guide = (ROOT / "docs" / "guides" / "observability.md").read_text()
-    assert f"```python\n{example}```" in guide
