@@ -1,4 +1,4 @@
-"""A callback receiver's spans and its ``cryptopay.callbacks`` counter.
+"""A callback receiver's spans and its ``cryptopay.callbacks`` counter; a sweeper's spans.
 
 One span per delivery, named ``callback {type}.{event}`` once the signature is verified
 (``callback`` alone when it was refused: an unverified body names nothing), kind SERVER
@@ -10,6 +10,8 @@ secret is ever recorded.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -29,6 +31,25 @@ class Event(Protocol):
 
     @property
     def event(self) -> object: ...
+
+
+class Swept(Protocol):
+    """What one sweep did (``callbacks.SweepReport``, read by its shape)."""
+
+    @property
+    def events(self) -> list[Any]: ...
+
+    @property
+    def failed(self) -> list[Any]: ...
+
+    @property
+    def requests(self) -> int: ...
+
+    @property
+    def checked(self) -> int: ...
+
+    @property
+    def complete(self) -> bool: ...
 
 
 class Outcome(Protocol):
@@ -67,6 +88,29 @@ class CallbackTelemetry:
 
     def delivery(self) -> DeliveryScope:
         return DeliveryScope(self)
+
+    @contextmanager
+    def sweep(self) -> Iterator[SweepScope]:
+        """The span of one sweep (``callback sweep``, INTERNAL), current while it runs so
+        that its API calls are its children; counts only: no event, id or state."""
+        scope = SweepScope()
+        with self.tracer.start_as_current_span("callback sweep", kind=SpanKind.INTERNAL) as span:
+            try:
+                yield scope
+            except BaseException as exc:  # recorded, with status ERROR, by the SDK's scope
+                span.set_attribute("error.type", type(exc).__name__)
+                raise
+            report = scope.report
+            if report is not None:
+                span.set_attributes(
+                    {
+                        "cryptopay.sweep.handed": len(report.events),
+                        "cryptopay.sweep.failed": len(report.failed),
+                        "cryptopay.sweep.requests": report.requests,
+                        "cryptopay.sweep.checked": report.checked,
+                        "cryptopay.sweep.complete": report.complete,
+                    }
+                )
 
 
 class DeliveryScope:
@@ -115,3 +159,12 @@ class DeliveryScope:
         finally:
             span.end()
             self._telemetry.deliveries.add(1, attributes)
+
+
+class SweepScope:
+    """Where ``CallbackSweeper.run_once`` leaves its report for the sweep's span."""
+
+    __slots__ = ("report",)
+
+    def __init__(self) -> None:
+        self.report: Swept | None = None

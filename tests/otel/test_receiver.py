@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 from fastapi import FastAPI
 
-from cryptopay_async.callbacks import Callback, CallbackReceiver, signature_for
+from cryptopay_async.callbacks import Callback, CallbackReceiver, CallbackSweeper, signature_for
+from cryptopay_async.integrations.aiohttp import add_callback_route
 from cryptopay_async.integrations.fastapi import callback_router
+from cryptopay_async.ratelimit import TokenBucket
+from cryptopay_async.testing import CryptopayEmulator
 from tests.integrations.deliveries import completed_invoice_callback, deliver
 from tests.otel.otel import Recording
-from tests.support import CALLBACK_SECRET, fixture_bytes, serve_asgi
+from tests.support import CALLBACK_SECRET, fixture_bytes, serve_aiohttp, serve_asgi
 
 pytestmark = pytest.mark.anyio
 
@@ -41,12 +49,25 @@ DELIVERIES = [
 ]
 
 
-async def test_the_fastapi_router_traces_each_delivery_as_a_server_span() -> None:
-    recording = Recording()
+def fastapi_served(providers: dict[str, Any]) -> AbstractContextManager[str]:
     app = FastAPI()
-    app.include_router(callback_router(Shop(), secret=CALLBACK_SECRET, **recording.providers))
+    app.include_router(callback_router(Shop(), secret=CALLBACK_SECRET, **providers))
+    return serve_asgi(app)
+
+
+def aiohttp_served(providers: dict[str, Any]) -> AbstractContextManager[str]:
+    app = web.Application()
+    add_callback_route(app, Shop(), secret=CALLBACK_SECRET, **providers)
+    return serve_aiohttp(app)
+
+
+@pytest.mark.parametrize("served", [fastapi_served, aiohttp_served], ids=["fastapi", "aiohttp"])
+async def test_the_integrations_trace_each_delivery_as_a_server_span(
+    served: Callable[[dict[str, Any]], AbstractContextManager[str]],
+) -> None:
+    recording = Recording()
     signatures: set[str] = set()
-    with serve_asgi(app) as url:
+    with served(recording.providers) as url:
         async with httpx.AsyncClient(base_url=url, timeout=10) as http:
             for body, signature, _, status, _ in DELIVERIES:
                 sent = signature if signature is not None else signature_for(body, CALLBACK_SECRET)
@@ -94,3 +115,67 @@ async def test_the_receiver_alone_makes_internal_spans() -> None:
 def test_a_span_kind_other_than_internal_or_server_is_refused() -> None:
     with pytest.raises(ValueError, match="span_kind"):
         CallbackReceiver(Shop(), secret="x", span_kind="client")  # type: ignore[arg-type]
+
+
+async def test_each_sweep_is_a_span_over_its_api_calls_with_counts_only() -> None:
+    recording = Recording()
+    emulator = CryptopayEmulator(rate_limit=100_000)  # no callback URL: every callback lost
+    handed: list[Callback] = []
+
+    async def handler(event: Callback) -> None:
+        handed.append(event)
+
+    limiter = TokenBucket(10_000, 60.0)
+    async with emulator.client(rate_limiter=limiter, **recording.providers) as client:
+        invoice = await client.invoices.create(
+            price_amount="10", price_currency="EUR", pay_currency="BTC"
+        )
+        emulator.pay_invoice(invoice.id, invoice.pay_amount)
+        sweeper = CallbackSweeper(
+            client, handler, horizon=timedelta(days=2), share=0.5, **recording.providers
+        )
+        report = await sweeper.run_once()
+    assert report.complete
+    assert len(handed) == 1
+    [sweep] = [s for s in recording.roots() if s.name == "callback sweep"]
+    assert sweep.kind.name == "INTERNAL"
+    assert dict(sweep.attributes or {}) == {
+        "cryptopay.sweep.handed": 1,
+        "cryptopay.sweep.failed": 0,
+        "cryptopay.sweep.requests": report.requests,
+        "cryptopay.sweep.checked": report.checked,
+        "cryptopay.sweep.complete": True,
+    }
+    calls = [span.name for span in recording.children(sweep)]
+    assert len(calls) == report.requests > 0
+    assert "invoices.list" in calls
+    assert invoice.id not in recording.exported_text()
+
+
+class LostCheckpoint:
+    """A checkpoint whose storage is gone."""
+
+    async def load(self) -> dict[str, Any] | None:
+        raise OSError("the disk is gone")
+
+    async def save(self, state: dict[str, Any]) -> None:
+        raise OSError("the disk is gone")
+
+
+async def test_a_sweep_that_raised_is_an_error_span() -> None:
+    recording = Recording()
+    emulator = CryptopayEmulator()
+    async with emulator.client(**recording.providers) as client:
+
+        async def handler(event: Callback) -> None:
+            raise AssertionError("nothing to hand")
+
+        sweeper = CallbackSweeper(
+            client, handler, checkpoint=LostCheckpoint(), **recording.providers
+        )
+        with pytest.raises(OSError, match="disk"):
+            await sweeper.run_once()
+    [sweep] = recording.spans()
+    assert sweep.name == "callback sweep"
+    assert sweep.status.status_code.name == "ERROR"
+    assert (sweep.attributes or {}) == {"error.type": "OSError"}
