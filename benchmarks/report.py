@@ -26,6 +26,7 @@ SECTIONS = [
     ("profile", "g. Where the CPU goes per call at concurrency 64 (cProfile, own time)"),
     ("emulator", "h. The emulator: per request on a reused connection, served and in-process"),
     ("sweep", "i. CallbackSweeper: requests per sweep, sweep time at the cap, Redis per state"),
+    ("otel", "j. OpenTelemetry: without the extra, the API alone, the SDK recording"),
 ]
 # Kept by hand in DESIGN_FIGURES.md, copied as they are: the figures behind design
 # choices that the code's docstrings state without numbers.
@@ -96,7 +97,7 @@ def main() -> None:
         f"- Generated: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         "- Commands: `python -m nox -s bench`, or `python benchmarks/bench_http.py` "
         "(then `bench_decode.py`, `bench_limiter.py`, `bench_client.py`, `bench_redis.py`, "
-        "`profile_call.py`, `bench_emulator.py`, `bench_sweep.py`, `report.py`).",
+        "`profile_call.py`, `bench_emulator.py`, `bench_sweep.py`, `bench_otel.py`, `report.py`).",
         "",
         f"![throughput vs concurrency]({PLOT})",
         "",
