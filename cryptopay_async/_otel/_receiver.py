@@ -2,7 +2,8 @@
 
 One span per delivery, named ``callback {type}.{event}`` once the signature is verified
 (``callback`` alone when it was refused: an unverified body names nothing), kind SERVER
-when a web-framework integration receives it. The outcome is ``handled``, ``duplicate``,
+when a web-framework integration receives it. The outcome is ``handled``, ``duplicate``
+(a repeat of one handled, 200, or of one whose handler still runs, 409),
 ``rejected`` (bad signature or body: 400) or ``failed`` (the handler raised or the store
 failed: 5xx, so Cryptopay delivers it again). Neither the body, the signature nor the
 secret is ever recorded.
@@ -71,7 +72,9 @@ def outcome_name(outcome: Outcome) -> str:
         return "rejected"
     if outcome.status >= 500:
         return "failed"
-    return "duplicate" if outcome.text == "duplicate" else "handled"
+    if outcome.status == 200 and outcome.text != "duplicate":
+        return "handled"
+    return "duplicate"  # a repeat: of one handled (200), or of one being handled (409)
 
 
 class CallbackTelemetry:

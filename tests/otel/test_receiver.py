@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from aiohttp import web
@@ -179,3 +180,24 @@ async def test_a_sweep_that_raised_is_an_error_span() -> None:
     assert sweep.name == "callback sweep"
     assert sweep.status.status_code.name == "ERROR"
     assert (sweep.attributes or {}) == {"error.type": "OSError"}
+
+
+async def test_a_repeat_while_the_handler_still_runs_counts_as_a_duplicate() -> None:
+    recording = Recording()
+    release = anyio.Event()
+
+    async def slow(event: Callback) -> None:
+        await release.wait()
+
+    receiver = CallbackReceiver(slow, secret=CALLBACK_SECRET, **recording.providers)
+    signature = signature_for(INVOICE, CALLBACK_SECRET)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(receiver.receive, INVOICE, signature)
+        await anyio.wait_all_tasks_blocked()  # the first delivery's handler is running
+        repeat = await receiver.receive(INVOICE, signature)
+        release.set()
+    assert repeat.status == 409
+    outcomes = {
+        a["cryptopay.callback.outcome"]: n for a, n in recording.points("cryptopay.callbacks")
+    }
+    assert outcomes == {"handled": 1, "duplicate": 1}
