@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import ssl
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 
@@ -34,6 +34,9 @@ from cryptopay_async.ratelimit import RateLimiter
 from cryptopay_async.ratelimit._per_run import RunBinding
 from cryptopay_async.resources._recovery import RecoveryMemory
 
+if TYPE_CHECKING:
+    from cryptopay_async._otel._client import ClientTelemetry
+
 USER_AGENT = f"cryptopay-async/{__version__}"
 
 
@@ -51,6 +54,7 @@ class Runtime:
         "rate_limiter",
         "recovery_memory",
         "signing",
+        "telemetry",
         "transport",
     )
 
@@ -64,6 +68,7 @@ class Runtime:
         proxy: str | httpx.URL | None = None,
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         trust_env: bool = True,
+        telemetry: ClientTelemetry | None = None,
     ) -> None:
         if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
             raise TypeError(
@@ -85,12 +90,13 @@ class Runtime:
         # What exactly-once recovery keeps for a later commit (created recalculations):
         # shared by this client and its with_options derivatives, no one else.
         self.recovery_memory = RecoveryMemory()
-        self.rate_limit = (
-            None
-            if rate_limiter is None
+        self.telemetry = telemetry
+        self.rate_limit = None
+        if rate_limiter is not None:
+            paced = rate_limiter if telemetry is None else telemetry.metered(rate_limiter)
             # A 429's pause is capped by the same policy as the retry step's waits.
-            else RateLimitMiddleware(rate_limiter, max_pause=settings.retry_policy.max_retry_after)
-        )
+            max_pause = settings.retry_policy.max_retry_after
+            self.rate_limit = RateLimitMiddleware(paced, max_pause=max_pause)
         self.owns_http = http_client is None
         pool = None
         if http_client is None:
@@ -133,11 +139,15 @@ class Runtime:
             self.pool.prepare()
 
     def shared_steps(self) -> list[Middleware]:
-        """The steps after retry: the concurrency cap, the limiter (if any), signing."""
+        """The steps after retry: the concurrency cap, the limiter (if any), signing, and
+        with telemetry on, the step tracing and timing each attempt (innermost, so that
+        it measures the HTTP exchange alone)."""
         steps: list[Middleware] = [self.concurrency]
         if self.rate_limit is not None:
             steps.append(self.rate_limit)
         steps.append(self.signing)
+        if self.telemetry is not None:
+            steps.append(self.telemetry.attempt_step())
         return steps
 
     async def aclose(self) -> None:
@@ -157,6 +167,7 @@ class ChainSender:
         "_runtime",
         "_urls",
         "retry_policy",
+        "telemetry",
     )
 
     retry_policy: RetryPolicy
@@ -166,6 +177,7 @@ class ChainSender:
             *settings.middleware,
             ErrorDecodingMiddleware(),
             RetryMiddleware(settings.retry_policy),
+            *settings.attempt_middleware,
             *runtime.shared_steps(),
         ]
         self._chain = compose(steps, runtime.transport)
@@ -179,6 +191,7 @@ class ChainSender:
         }
         self._extensions = {"timeout": settings.timeout.as_dict()}
         self.retry_policy = settings.retry_policy
+        self.telemetry = runtime.telemetry
 
     async def send(self, method: str, target: str, body: bytes | None) -> httpx.Response:
         self._runtime.check_run()

@@ -27,6 +27,7 @@ class ClientSettings:
     timeout: httpx.Timeout
     retry_policy: RetryPolicy
     middleware: tuple[Middleware, ...] = ()
+    attempt_middleware: tuple[Middleware, ...] = ()
     max_concurrency: int = _environment.DEFAULT_MAX_CONCURRENCY
 
     @classmethod
@@ -43,6 +44,7 @@ class ClientSettings:
         retry_policy: RetryPolicy | None,
         middleware: Sequence[Middleware],
         max_concurrency: int,
+        attempt_middleware: Sequence[Middleware] = (),
     ) -> ClientSettings:
         """The other arguments first, then the ``CRYPTOPAY_*`` environment.
 
@@ -57,6 +59,7 @@ class ClientSettings:
             timeout=as_timeout(timeout),
             retry_policy=attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries),
             middleware=tuple(middleware),
+            attempt_middleware=tuple(attempt_middleware),
             max_concurrency=max_concurrency,
         )
 
