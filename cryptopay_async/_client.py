@@ -70,7 +70,7 @@ class AsyncCryptopay:
         environment: str | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout = _environment.DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         rate_limiter: RateLimiter | EllipsisType | None = ...,
         middleware: Sequence[Middleware] = (),
         attempt_middleware: Sequence[Middleware] = (),

@@ -40,7 +40,7 @@ class ClientSettings:
         environment: str | None,
         base_url: str | None,
         timeout: float | httpx.Timeout,
-        max_retries: int,
+        max_retries: int | None,
         retry_policy: RetryPolicy | None,
         middleware: Sequence[Middleware],
         max_concurrency: int,
@@ -50,6 +50,8 @@ class ClientSettings:
 
         ``api_key`` and ``api_secret`` come resolved (``_environment.api_credentials``),
         so a refused setting can still show the key's prefix in the client's repr.
+        ``max_retries`` overrides ``retry_policy.max_retries`` only when given; the two
+        given at odds are refused.
         """
         return cls(
             api_key=api_key,
@@ -57,7 +59,7 @@ class ClientSettings:
             callback_secret=_environment.callback_secret(callback_secret),
             base_url=_environment.resolve_base_url(environment, base_url),
             timeout=as_timeout(timeout),
-            retry_policy=attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries),
+            retry_policy=retry_policy_of(retry_policy, max_retries),
             middleware=tuple(middleware),
             attempt_middleware=tuple(attempt_middleware),
             max_concurrency=max_concurrency,
@@ -92,3 +94,15 @@ def as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
         if seconds is not None and not seconds > 0:  # also NaN
             raise ValueError(f"timeout ({part}) must be a number of seconds > 0, got {seconds!r}")
     return result
+
+
+def retry_policy_of(policy: RetryPolicy | None, max_retries: int | None) -> RetryPolicy:
+    """``policy`` (or the default one) with ``max_retries`` when that is given."""
+    if policy is None:
+        policy = RetryPolicy()
+    elif max_retries is not None and max_retries != policy.max_retries:
+        raise ValueError(
+            f"max_retries={max_retries!r} and retry_policy=RetryPolicy(max_retries="
+            f"{policy.max_retries!r}) disagree: pass one of them"
+        )
+    return policy if max_retries is None else attrs.evolve(policy, max_retries=max_retries)
