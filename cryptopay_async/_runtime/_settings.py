@@ -50,8 +50,7 @@ class ClientSettings:
 
         ``api_key`` and ``api_secret`` come resolved (``_environment.api_credentials``),
         so a refused setting can still show the key's prefix in the client's repr.
-        ``max_retries`` overrides ``retry_policy.max_retries`` only when given; the two
-        given at odds are refused.
+        ``max_retries`` overrides ``retry_policy.max_retries`` only when given.
         """
         return cls(
             api_key=api_key,
@@ -97,12 +96,6 @@ def as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
 
 
 def retry_policy_of(policy: RetryPolicy | None, max_retries: int | None) -> RetryPolicy:
-    """``policy`` (or the default one) with ``max_retries`` when that is given."""
-    if policy is None:
-        policy = RetryPolicy()
-    elif max_retries is not None and max_retries != policy.max_retries:
-        raise ValueError(
-            f"max_retries={max_retries!r} and retry_policy=RetryPolicy(max_retries="
-            f"{policy.max_retries!r}) disagree: pass one of them"
-        )
+    """``policy`` (or the default one), its count replaced by ``max_retries`` when given."""
+    policy = policy if policy is not None else RetryPolicy()
     return policy if max_retries is None else attrs.evolve(policy, max_retries=max_retries)
