@@ -69,6 +69,7 @@ def bench(session: nox.Session) -> None:
     if shutil.which("npm"):  # the Node reference client of bench_http.py (axios)
         session.run("npm", "ci", "--prefix", "benchmarks/node", external=True)
     scripts = ["bench_http.py", "bench_decode.py", "bench_limiter.py", "bench_client.py"]
+    scripts += ["bench_otel.py"]
     scripts += ["bench_redis.py", "bench_sweep.py", "bench_batch.py"]  # these need redis-server
     scripts += ["profile_call.py", "bench_emulator.py"]
     for script in scripts:

@@ -27,10 +27,11 @@ SECTIONS = [
     ("emulator", "h. The emulator: per request on a reused connection, served and in-process"),
     ("sweep", "i. CallbackSweeper: requests per sweep, sweep time at the cap, Redis per state"),
     ("batch", "j. cryptopay batch: requests per row, a million-row dry run, a shared key"),
+    ("otel", "k. OpenTelemetry: without the extra, the API alone, the SDK recording"),
 ]
 # Kept by hand in DESIGN_FIGURES.md, copied as they are: the figures behind design
 # choices that the code's docstrings state without numbers.
-DESIGN_HEADING = "h. One-off measurements behind design choices (not regenerated)"
+DESIGN_HEADING = "Appendix: one-off measurements behind design choices (not regenerated)"
 
 
 def machine() -> str:
@@ -46,6 +47,8 @@ def machine() -> str:
         "msgspec",
         "pydantic",
         "coredis",
+        "opentelemetry-api",
+        "opentelemetry-sdk",
     ]
     versions = ", ".join(f"{name} {metadata.version(name)}" for name in libraries)
     cpu = platform.processor() or platform.machine()
@@ -96,7 +99,7 @@ def main() -> None:
         "- Commands: `python -m nox -s bench`, or `python benchmarks/bench_http.py` "
         "(then `bench_decode.py`, `bench_limiter.py`, `bench_client.py`, `bench_redis.py`, "
         "`profile_call.py`, `bench_emulator.py`, `bench_sweep.py`, `bench_batch.py`, "
-        "`report.py`).",
+        "`bench_otel.py`, `report.py`).",
         "",
         f"![throughput vs concurrency]({PLOT})",
         "",

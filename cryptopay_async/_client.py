@@ -16,7 +16,7 @@ from typing import Any, Literal, Self
 
 import httpx
 
-from cryptopay_async import _json, resources
+from cryptopay_async import _json, _otel, resources
 from cryptopay_async._errors import _messages as say
 from cryptopay_async._errors._exceptions import APIResponseValidationError
 from cryptopay_async._runtime import _environment
@@ -38,6 +38,15 @@ class AsyncCryptopay:
     a 401 later. Use ``async with`` or ``await client.aclose()``; a ``http_client`` you
     pass in stays yours and is never closed by this client. ``app_info="my-shop/1.4"``
     (or ``CRYPTOPAY_APP_INFO``) is appended to the User-Agent.
+
+    ``middleware`` runs once per call, outside the retry step: it sees the final answer
+    (or the SDK's exception). ``attempt_middleware`` runs inside it, once per HTTP
+    attempt, before the concurrency cap, the limiter and signing: it sees the attempt
+    number in ``request.extensions[ATTEMPT]`` and, once ``call_next`` returns, the
+    limiter's wait in ``request.extensions[LIMITER_WAIT]``; it meets raw answers (a 503
+    that will be retried) and httpx's exceptions. With the ``otel`` extra, calls and
+    attempts are traced and measured through ``tracer_provider`` and ``meter_provider``,
+    else through the global ones (checked here, once: configure OpenTelemetry first).
     """
 
     accounts: resources.Accounts
@@ -62,9 +71,10 @@ class AsyncCryptopay:
         environment: str | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout = _environment.DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         rate_limiter: RateLimiter | EllipsisType | None = ...,
         middleware: Sequence[Middleware] = (),
+        attempt_middleware: Sequence[Middleware] = (),
         http_client: httpx.AsyncClient | None = None,
         max_concurrency: int = _environment.DEFAULT_MAX_CONCURRENCY,
         retry_policy: RetryPolicy | None = None,
@@ -74,6 +84,8 @@ class AsyncCryptopay:
         trust_env: bool = True,
         redis_url: str | None = None,
         app_info: str | None = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         key, secret = _environment.api_credentials(api_key, api_secret)
         # Kept at once: a client whose other settings are refused still shows its key in
@@ -89,6 +101,7 @@ class AsyncCryptopay:
             max_retries=max_retries,
             retry_policy=retry_policy,
             middleware=middleware,
+            attempt_middleware=attempt_middleware,
             max_concurrency=max_concurrency,
             app_info=app_info,
         )
@@ -109,6 +122,7 @@ class AsyncCryptopay:
             proxy=proxy,
             verify=verify,
             trust_env=trust_env,
+            telemetry=_otel.client_telemetry(tracer_provider, meter_provider, settings.base_url),
         )
         self._assemble(settings, runtime, owns_runtime=True)
 
@@ -131,7 +145,9 @@ class AsyncCryptopay:
         self._sender = ChainSender(
             settings,
             runtime,
-            ... if rate_limiter is ... else rate_limit_step(rate_limiter, settings),
+            ...
+            if rate_limiter is ...
+            else rate_limit_step(rate_limiter, settings, runtime.telemetry),
         )
         bound = resources.Resources(self._sender, runtime.recovery_memory)
         for name in resources.RESOURCE_NAMES:

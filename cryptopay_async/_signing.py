@@ -35,7 +35,7 @@ def sign(api_secret: str, method: str, body: bytes, date: str, target: str) -> s
 class _HttpDateClock:
     """IMF-fixdate of the current second, formatted once per second, not per request.
 
-    Formatting the date is a large share of signing (``benchmarks/RESULTS.md``, section h).
+    Formatting the date is a large share of signing (``benchmarks/RESULTS.md``, its appendix).
     """
 
     __slots__ = ("_second", "_text")

@@ -7,6 +7,7 @@ by the matching attempts; once used up, attempts go through untouched:
 - ``"timeout-after"`` / ``"drop-after"`` / ``"500-after"``: the emulator processes the
   request, then the answer is lost (read timeout, connection dropped, 500 instead);
 - ``"502-before"`` / ``"timeout-before"``: the request is lost on the way: never processed;
+- ``"503-before"`` / ``"429-before"``: refused before processing (maintenance, rate limit);
 - ``"404-before"``: a read-back answered "not found" without asking the emulator (the
   object is not visible yet); ``"403-before"``: refused without asking it;
 - ``"422-expired-before"``: a commit answered "expired" without asking the emulator (a
@@ -61,6 +62,10 @@ class ScriptedFaults(httpx.AsyncBaseTransport):
         self.seen.append((request.method, request.url.path, outcome))
         if outcome == "502-before":
             return _error(request, 502, "bad_gateway")
+        if outcome == "503-before":
+            return _error(request, 503, "service_unavailable")
+        if outcome == "429-before":
+            return _error(request, 429, "rate_limit_exceeded")
         if outcome == "404-before":
             return _error(request, 404, "not_found")
         if outcome == "403-before":

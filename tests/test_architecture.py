@@ -30,6 +30,8 @@ def test_the_package_root_holds_at_most_ten_modules() -> None:
         "_runtime",
         "_errors",
         "_decoding",
+        "_telemetry",
+        "_otel",
         "models",
         "middleware",
         "ratelimit",

@@ -117,7 +117,10 @@ _LABEL = st.from_regex(r"[a-z0-9]([a-z0-9_-]{0,10}[a-z0-9])?", fullmatch=True)
 HOSTS = st.one_of(
     st.ip_addresses(v=4).map(str),
     st.ip_addresses(v=6).map(lambda address: f"[{address}]"),
-    st.lists(_LABEL, min_size=1, max_size=4).map(".".join),
+    # A name, not digits and dots: "0.0.0.00" reads as a (bad) IPv4 address, not a name.
+    st.lists(_LABEL, min_size=1, max_size=4)
+    .map(".".join)
+    .filter(lambda name: not name.replace(".", "").isdigit()),
 )
 
 
@@ -129,6 +132,7 @@ HOSTS = st.one_of(
     path=st.sampled_from(["", "/", "/api-root"]),
 )
 @example(scheme="https", host="0.0.0.0", port=443, path="")  # the scheme's own port
+@example(scheme="http", host="0.0.0.00", port=None, path="").xfail(raises=ValueError)
 def test_a_base_url_is_accepted_exactly_when_a_request_can_go_to_it(
     scheme: str, host: str, port: int | None, path: str
 ) -> None:
@@ -354,3 +358,20 @@ def test_every_resource_is_an_attribute_of_the_client() -> None:
     assert {type(getattr(client, name)).__name__.lower() for name in RESOURCE_NAMES} == {
         name.replace("_", "") for name in RESOURCE_NAMES
     }
+
+
+@pytest.mark.parametrize(
+    ("options", "retries"),
+    [
+        ({}, 2),
+        ({"max_retries": 4}, 4),
+        ({"retry_policy": RetryPolicy(max_retries=6)}, 6),  # was silently 2
+        ({"retry_policy": RetryPolicy(max_retries=6), "max_retries": 1}, 1),
+        ({"retry_policy": RetryPolicy(max_retries=0, initial_backoff=0)}, 0),
+    ],
+)
+def test_a_retry_policy_keeps_its_own_count_unless_max_retries_is_given(
+    options: dict[str, Any], retries: int
+) -> None:
+    client = AsyncCryptopay(api_key="k", api_secret="s", rate_limiter=None, **options)
+    assert client.retry_policy.max_retries == retries

@@ -13,7 +13,9 @@ from tests.docs.pages import blocks, pages
 from tests.support import ROOT
 
 
-@pytest.mark.parametrize("name", ["quickstart.py", "fastapi_app.py", "aiohttp_app.py"])
+@pytest.mark.parametrize(
+    "name", ["quickstart.py", "fastapi_app.py", "aiohttp_app.py", "otel_fastapi_app.py"]
+)
 def test_readme_carries_the_tested_example(name: str) -> None:
     """The site includes each example file whole; the README copies the quickstart's code."""
     source = (ROOT / "examples" / name).read_text()

@@ -19,7 +19,7 @@ no cost); ``_engines.MsgspecEngine`` then hands that one body to the core engine
 reads a naive timestamp as UTC (Cryptopay sends offsets: this is the rare path).
 
 Why this design (``benchmarks/bench_decode.py``; the figures are in
-``benchmarks/RESULTS.md``, section h): generated hooks cost little over decoding with no
+``benchmarks/RESULTS.md``, its appendix): generated hooks cost little over decoding with no
 rules at all, less than hooks built at import from ``attrgetter`` and ``map`` closures
 (the previous design), and much less than decoding into mirror ``Struct`` types and
 copying them into the attrs models.

@@ -105,6 +105,11 @@ class _RecordingSender:
     def retry_policy(self) -> RetryPolicy:
         return self._inner.retry_policy
 
+    @property
+    def telemetry(self) -> object:
+        """The client's telemetry (or None): raw calls are traced as the plain ones."""
+        return getattr(self._inner, "telemetry", None)
+
     async def send(
         self, method: str, target: str, body: bytes | None, options: CallOptions | None = None
     ) -> httpx.Response:

@@ -13,7 +13,7 @@ import os
 import ssl
 from collections.abc import Mapping
 from types import EllipsisType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 
@@ -37,17 +37,23 @@ from cryptopay_async.ratelimit._per_run import RunBinding
 from cryptopay_async.resources._recovery import RecoveryMemory
 from cryptopay_async.resources._sender import CallOptions
 
+if TYPE_CHECKING:
+    from cryptopay_async._otel._client import ClientTelemetry
+
 USER_AGENT = f"cryptopay-async/{__version__}"
 
 
 def rate_limit_step(
-    rate_limiter: RateLimiter | None, settings: ClientSettings
+    rate_limiter: RateLimiter | None,
+    settings: ClientSettings,
+    telemetry: ClientTelemetry | None = None,
 ) -> RateLimitMiddleware | None:
-    """The limiter's step, or None without a limiter."""
+    """The limiter's step (its waits metered with telemetry on), or None without one."""
     if rate_limiter is None:
         return None
+    paced = rate_limiter if telemetry is None else telemetry.metered(rate_limiter)
     # A 429's pause is capped by the same policy as the retry step's waits.
-    return RateLimitMiddleware(rate_limiter, max_pause=settings.retry_policy.max_retry_after)
+    return RateLimitMiddleware(paced, max_pause=settings.retry_policy.max_retry_after)
 
 
 class Runtime:
@@ -63,6 +69,7 @@ class Runtime:
         "rate_limit",
         "rate_limiter",
         "recovery_memory",
+        "telemetry",
         "transport",
     )
 
@@ -76,6 +83,7 @@ class Runtime:
         proxy: str | httpx.URL | None = None,
         verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
         trust_env: bool = True,
+        telemetry: ClientTelemetry | None = None,
     ) -> None:
         if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
             raise TypeError(
@@ -96,7 +104,8 @@ class Runtime:
         # What exactly-once recovery keeps for a later commit (created recalculations):
         # shared by this client and its with_options derivatives, no one else.
         self.recovery_memory = RecoveryMemory()
-        self.rate_limit = rate_limit_step(rate_limiter, settings)
+        self.telemetry = telemetry
+        self.rate_limit = rate_limit_step(rate_limiter, settings, telemetry)
         self.owns_http = http_client is None
         pool = None
         if http_client is None:
@@ -147,6 +156,8 @@ class Runtime:
         if rate_limit is not None:
             steps.append(rate_limit)
         steps.append(SigningMiddleware(settings.api_key, settings.api_secret))
+        if self.telemetry is not None:
+            steps.append(self.telemetry.attempt_step())
         return steps
 
     async def aclose(self) -> None:
@@ -166,6 +177,7 @@ class ChainSender:
         "_runtime",
         "_urls",
         "retry_policy",
+        "telemetry",
     )
 
     retry_policy: RetryPolicy
@@ -182,6 +194,7 @@ class ChainSender:
             *settings.middleware,
             ErrorDecodingMiddleware(),
             RetryMiddleware(settings.retry_policy),
+            *settings.attempt_middleware,
             *runtime.shared_steps(settings, limit),
         ]
         self._chain = compose(steps, runtime.transport)
@@ -197,6 +210,7 @@ class ChainSender:
         }
         self._extensions = {"timeout": settings.timeout.as_dict()}
         self.retry_policy = settings.retry_policy
+        self.telemetry = runtime.telemetry
 
     async def send(
         self, method: str, target: str, body: bytes | None, options: CallOptions | None = None

@@ -28,6 +28,7 @@ class ClientSettings:
     timeout: httpx.Timeout
     retry_policy: RetryPolicy
     middleware: tuple[Middleware, ...] = ()
+    attempt_middleware: tuple[Middleware, ...] = ()
     max_concurrency: int = _environment.DEFAULT_MAX_CONCURRENCY
     app_info: str | None = None
     """Your application's name and version, appended to the SDK's User-Agent."""
@@ -42,16 +43,18 @@ class ClientSettings:
         environment: str | None,
         base_url: str | None,
         timeout: float | httpx.Timeout,
-        max_retries: int,
+        max_retries: int | None,
         retry_policy: RetryPolicy | None,
         middleware: Sequence[Middleware],
         max_concurrency: int,
         app_info: str | None = None,
+        attempt_middleware: Sequence[Middleware] = (),
     ) -> ClientSettings:
         """The other arguments first, then the ``CRYPTOPAY_*`` environment.
 
         ``api_key`` and ``api_secret`` come resolved (``_environment.api_credentials``),
         so a refused setting can still show the key's prefix in the client's repr.
+        ``max_retries`` overrides ``retry_policy.max_retries`` only when given.
         """
         return cls(
             api_key=api_key,
@@ -59,8 +62,9 @@ class ClientSettings:
             callback_secret=_environment.callback_secret(callback_secret),
             base_url=_environment.resolve_base_url(environment, base_url),
             timeout=as_timeout(timeout),
-            retry_policy=attrs.evolve(retry_policy or RetryPolicy(), max_retries=max_retries),
+            retry_policy=retry_policy_of(retry_policy, max_retries),
             middleware=tuple(middleware),
+            attempt_middleware=tuple(attempt_middleware),
             max_concurrency=max_concurrency,
             app_info=_environment.app_info(app_info),
         )
@@ -98,3 +102,9 @@ class ClientSettings:
             policy = attrs.evolve(settings.retry_policy, max_retries=max_retries)
             settings = attrs.evolve(settings, retry_policy=policy)
         return settings
+
+
+def retry_policy_of(policy: RetryPolicy | None, max_retries: int | None) -> RetryPolicy:
+    """``policy`` (or the default one), its count replaced by ``max_retries`` when given."""
+    policy = policy if policy is not None else RetryPolicy()
+    return policy if max_retries is None else attrs.evolve(policy, max_retries=max_retries)

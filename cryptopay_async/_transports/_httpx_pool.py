@@ -8,7 +8,7 @@ concurrency 64, that was most of the CPU per call. Sixteen pools of one connecti
 a request going to a pool with nothing in flight, keep the same connections, keep-alive
 and limits and do none of that scanning, and served the most calls per second of the
 arrangements tried (``benchmarks/bench_http.py``; one pool of 16, four of 4 and sixteen
-of 1 are compared in ``benchmarks/RESULTS.md``, section h).
+of 1 are compared in ``benchmarks/RESULTS.md``, its appendix).
 
 No library offers this arrangement, and it is small: a list of httpcore-backed
 transports and a count of requests in flight on each. The SDK's concurrency step admits

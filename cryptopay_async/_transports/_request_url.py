@@ -2,7 +2,7 @@
 
 httpx parses every URL string it is given, a scan of each character for controls and
 the regexes of each component, a visible share of a loopback call's CPU
-(``benchmarks/RESULTS.md``, section h). The SDK's targets are its own, percent-encoded by
+(``benchmarks/RESULTS.md``, its appendix). The SDK's targets are its own, percent-encoded by
 ``resources/_arguments.py``, and the base URL was parsed once, at construction. For a
 target made only of characters httpx leaves as they are (unreserved, sub-delims,
 ``:@/``, ``%XX``; ``?`` in the query) and with no segment starting with a dot (the only

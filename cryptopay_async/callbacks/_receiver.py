@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal
 
 import attrs
 
+from cryptopay_async import _otel
 from cryptopay_async._errors import _messages as say
 from cryptopay_async._errors._exceptions import SignatureVerificationError
 from cryptopay_async._runtime._environment import ENV_CALLBACK_SECRET, callback_secret
@@ -53,6 +55,11 @@ class CallbackReceiver:
     your client), or None for ``CRYPTOPAY_CALLBACK_SECRET``.
     ``store`` (e.g. ``RedisDeliveryStore``) is where processed events are remembered,
     a shorthand for ``deduplicator=Deduplicator(store)``.
+
+    With the ``otel`` extra, each delivery is a span ``callback {type}.{event}`` and a
+    count of ``cryptopay.callbacks`` (``tracer_provider`` and ``meter_provider``, else
+    the global ones, read here once); ``span_kind="server"`` is what the web-framework
+    integrations pass, the receiver alone makes ``"internal"`` spans.
     """
 
     def __init__(
@@ -62,16 +69,33 @@ class CallbackReceiver:
         secret: SecretSource = None,
         deduplicator: Deduplicator | None = None,
         store: DeliveryStore | None = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
+        span_kind: Literal["internal", "server"] = "internal",
     ) -> None:
         if deduplicator is not None and store is not None:
             raise ValueError("pass either deduplicator or store, not both")
+        if span_kind not in ("internal", "server"):
+            raise ValueError(f"span_kind must be 'internal' or 'server', got {span_kind!r}")
         self.handler = handler
         self._secret = secret
         self.deduplicator: Deduplicator = (
             deduplicator if deduplicator is not None else Deduplicator(store)
         )
+        self._telemetry = _otel.callback_telemetry(
+            tracer_provider, meter_provider, server=span_kind == "server"
+        )
 
     async def receive(self, body: bytes, signature: str | None) -> Outcome:
+        """Verify, deduplicate and handle one delivery; what to answer."""
+        telemetry = self._telemetry
+        if telemetry is None:
+            return await self._receive(body, signature)
+        with telemetry.delivery() as delivery:
+            delivery.outcome = await self._receive(body, signature)
+        return delivery.outcome
+
+    async def _receive(self, body: bytes, signature: str | None) -> Outcome:
         try:
             event = verify(body, signature, secret=resolve_secret(self._secret))
         except SignatureVerificationError as exc:
@@ -105,7 +129,7 @@ class CallbackReceiver:
                     "until the store's entry expires",
                     kind,
                 )
-            return Outcome(500, "handler failed")
+            return Outcome(500, "handler failed", event)
         try:
             await self.deduplicator.handled(event)
         except Exception:

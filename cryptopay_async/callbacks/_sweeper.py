@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import anyio
 import attrs
 
+from cryptopay_async import _otel
 from cryptopay_async.callbacks._checkpoint import Checkpoint, MemoryCheckpoint, State
 from cryptopay_async.callbacks._dedupe import Deduplicator, Verdict
 from cryptopay_async.callbacks._events import Callback
@@ -193,6 +194,9 @@ class CallbackSweeper:
     in memory by default). ``horizon``: how far back objects are followed (Cryptopay
     retries for about 1.5 days; two days by default). ``share`` (0 to 1): the fraction
     of the client's rate the sweeper may use. See the module docstring for the cost.
+    With the ``otel`` extra each ``run_once`` is a span ``callback sweep`` whose
+    children are its API calls (``tracer_provider``, else the global one, read here
+    once); it records counts only.
     """
 
     def __init__(
@@ -206,6 +210,8 @@ class CallbackSweeper:
         share: float = 0.1,
         max_requests: int | None = None,
         channels: bool = True,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
     ) -> None:
         if not isinstance(horizon, timedelta) or horizon <= timedelta(0):
             raise ValueError(f"horizon must be a positive timedelta, got {horizon!r}")
@@ -234,6 +240,7 @@ class CallbackSweeper:
         self.max_requests: int = max_requests if max_requests is not None else self._rate
         self.channels = channels
         self._bucket: TokenBucket | None = None
+        self._telemetry = _otel.callback_telemetry(tracer_provider, meter_provider, server=False)
 
     def __repr__(self) -> str:
         return (
@@ -272,6 +279,14 @@ class CallbackSweeper:
 
     async def run_once(self, *, max_requests: int | None = None) -> SweepReport:
         """Go on with the sweep under way (or start one) until its end or the budget."""
+        telemetry = self._telemetry
+        if telemetry is None:
+            return await self._run_once(max_requests)
+        with telemetry.sweep() as traced:
+            report = traced.report = await self._run_once(max_requests)
+        return report
+
+    async def _run_once(self, max_requests: int | None) -> SweepReport:
         budget = self.max_requests if max_requests is None else max_requests
         if self._bucket is None:
             self._bucket = TokenBucket(self._rate, self._period)

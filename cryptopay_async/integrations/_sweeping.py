@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 
@@ -26,13 +27,25 @@ def receiver_and_sweeper(
     deduplicator: Deduplicator | None,
     store: DeliveryStore | None,
     sweeper: SweeperSource | None,
+    *,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
 ) -> CallbackReceiver:
-    """The receiver, deduplicating with the sweeper's ``Deduplicator`` when none is given."""
+    """The receiver, deduplicating with the sweeper's ``Deduplicator`` when none is given;
+    with the ``otel`` extra its deliveries are SERVER spans (a framework receives them)."""
     if sweeper is not None and not (isinstance(sweeper, CallbackSweeper) or callable(sweeper)):
         raise TypeError("sweeper must be a CallbackSweeper or a function returning one")
     if isinstance(sweeper, CallbackSweeper) and deduplicator is None and store is None:
         deduplicator = sweeper.deduplicator
-    receiver = CallbackReceiver(handler, secret=secret, deduplicator=deduplicator, store=store)
+    receiver = CallbackReceiver(
+        handler,
+        secret=secret,
+        deduplicator=deduplicator,
+        store=store,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        span_kind="server",
+    )
     if isinstance(sweeper, CallbackSweeper):
         shared(receiver, sweeper)
     return receiver

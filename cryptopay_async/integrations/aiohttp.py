@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from cryptopay_async._extras import needs_extra
 
@@ -58,11 +59,15 @@ def callback_handler(
     deduplicator: Deduplicator | None = None,
     store: DeliveryStore | None = None,
     app: web.Application | None = None,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """An aiohttp handler: verifies, skips repeats, calls ``handler(event)`` once.
 
     Answers 200 once handled (or for a repeat), 400 for a bad signature or body, 500
     when ``handler`` raised, so that Cryptopay delivers the event again later.
+    With the ``otel`` extra each delivery is a SERVER span ``callback {type}.{event}``
+    (``tracer_provider`` / ``meter_provider``, else the global ones).
     ``store=RedisDeliveryStore(url)`` shares the processed events between workers (it
     opens a connection per delivery unless you enter it, e.g. in ``app.cleanup_ctx``).
 
@@ -71,7 +76,15 @@ def callback_handler(
     a ``ValueError`` naming ``CRYPTOPAY_CALLBACK_SECRET``, rather than answering every
     callback 500.
     """
-    receiver = CallbackReceiver(handler, secret=secret, deduplicator=deduplicator, store=store)
+    receiver = receiver_and_sweeper(
+        handler,
+        secret,
+        deduplicator,
+        store,
+        None,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+    )
     if app is not None:
         _refuse_to_start_without(secret, app)
     return _endpoint(receiver)
@@ -96,6 +109,8 @@ def add_callback_route(
     store: DeliveryStore | None = None,
     sweeper: SweeperSource | None = None,
     every: float = 300.0,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
 ) -> None:
     """``POST path`` as ``callback_handler`` answers it, plus the app's background sweep.
 
@@ -105,8 +120,17 @@ def add_callback_route(
     app's life and is cancelled (and awaited) on cleanup. The receiver and the sweeper
     share one ``Deduplicator``: pass the same one to both, or none here. As with
     ``callback_handler(..., app=app)``, an app without a callback secret refuses to start.
+    ``tracer_provider`` / ``meter_provider``: as for ``callback_handler``.
     """
-    receiver = receiver_and_sweeper(handler, secret, deduplicator, store, sweeper)
+    receiver = receiver_and_sweeper(
+        handler,
+        secret,
+        deduplicator,
+        store,
+        sweeper,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+    )
     every = check_every(every)
     _refuse_to_start_without(secret, app)
     app.router.add_post(path, _endpoint(receiver))

@@ -50,11 +50,15 @@ def callback_router(
     store: DeliveryStore | None = None,
     sweeper: SweeperSource | None = None,
     every: float = 300.0,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
 ) -> APIRouter:
     """A router with ``POST path``: verifies, skips repeats, calls ``handler(event)`` once.
 
     Answers 200 once handled (or for a repeat), 400 for a bad signature or body, 500
     when ``handler`` raised, so that Cryptopay delivers the event again later.
+    With the ``otel`` extra each delivery is a SERVER span ``callback {type}.{event}``
+    (``tracer_provider`` / ``meter_provider``, else the global ones).
     ``store=RedisDeliveryStore(url)`` shares the processed events between workers; a
     store with a lifecycle is entered by the router's lifespan (``include_router``
     merges it into the app's, after the app's own has started).
@@ -68,7 +72,15 @@ def callback_router(
     start with a ``ValueError`` naming ``CRYPTOPAY_CALLBACK_SECRET``, rather than
     answering every callback 500.
     """
-    receiver = receiver_and_sweeper(handler, secret, deduplicator, store, sweeper)
+    receiver = receiver_and_sweeper(
+        handler,
+        secret,
+        deduplicator,
+        store,
+        sweeper,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+    )
     router = APIRouter(lifespan=_lifespan(secret, store, receiver, sweeper, check_every(every)))
 
     @router.post(path, include_in_schema=False)

@@ -1,12 +1,14 @@
 """The request pipeline: the middleware protocol, ``compose`` and every built-in step.
 
-Order in every client, outermost first: ``AdmissionGate`` (before the request is even
-built), your middleware, ``ErrorDecodingMiddleware``, ``RetryMiddleware``,
-``ConcurrencyLimitMiddleware``, ``RateLimitMiddleware``, ``SigningMiddleware``, then
-``TransportEndpoint``. One module per step; each is usable and testable on its own.
+Order in every client, outermost first: ``AdmissionGate`` (before the request is
+built), your ``middleware``, ``ErrorDecodingMiddleware``, ``RetryMiddleware``, your
+``attempt_middleware`` (once per attempt), ``ConcurrencyLimitMiddleware``,
+``RateLimitMiddleware``, ``SigningMiddleware``, with OpenTelemetry on the step
+tracing each attempt, then ``TransportEndpoint``. One module per step; each is usable
+and testable on its own.
 """
 
-from cryptopay_async._extensions import ATTEMPT
+from cryptopay_async._extensions import ATTEMPT, LIMITER_WAIT
 from cryptopay_async.middleware._admission import AdmissionGate
 from cryptopay_async.middleware._chain import CallNext, Middleware, compose
 from cryptopay_async.middleware._concurrency import ConcurrencyLimitMiddleware
@@ -18,6 +20,7 @@ from cryptopay_async.middleware._transport import TransportEndpoint
 
 __all__ = [
     "ATTEMPT",
+    "LIMITER_WAIT",
     "AdmissionGate",
     "CallNext",
     "ConcurrencyLimitMiddleware",

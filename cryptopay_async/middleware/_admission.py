@@ -16,7 +16,7 @@ class AdmissionGate:
     Unlike the other steps it runs before the request exists, so it is an async
     context manager around building the request rather than a middleware: a call that
     waits here holds almost nothing: no request, no coroutine frames of the steps
-    (``benchmarks/RESULTS.md``, sections d and h). FIFO, and a call cancelled while
+    (``benchmarks/RESULTS.md``, section d and its appendix). FIFO, and a call cancelled while
     waiting takes no place.
     """
 

@@ -39,7 +39,7 @@ class _Link:
 
     A plain method returning the step's coroutine, not a wrapper coroutine: one frame
     less per step and per pending call, which adds up over thousands of queued calls
-    (``benchmarks/RESULTS.md``, section h).
+    (``benchmarks/RESULTS.md``, its appendix).
     """
 
     __slots__ = ("call_next", "step")

@@ -21,6 +21,7 @@ import anyio
 import attrs
 import httpx
 
+from cryptopay_async import _telemetry
 from cryptopay_async._extensions import ATTEMPT, SENT, may_have_been_sent, retry_after
 from cryptopay_async._logs import logger
 from cryptopay_async.middleware._chain import CallNext
@@ -109,6 +110,7 @@ class RetryMiddleware:
                     raise
                 delay = policy.backoff(retry)
                 reason = type(exc).__name__
+                _telemetry.note_retry(exc)
             else:
                 if retry >= policy.max_retries or not policy.retries_status(
                     method, response.status_code
@@ -119,6 +121,7 @@ class RetryMiddleware:
                     return response
                 delay = policy.backoff(retry) if hint is None else hint
                 reason = str(response.status_code)
+                _telemetry.note_retry(response.status_code)
             retry += 1
             logger.info(
                 "retrying %s %s after %s in %.3fs (retry %d of %d)",

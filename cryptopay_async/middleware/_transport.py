@@ -13,7 +13,7 @@ redirects, mounts: the proxy is the pool's own; and a cookie jar it fills from e
 response but never reads, since the SDK builds its requests itself), and it costs CPU on
 every call, mostly that cookie jar parsing each response's headers into an
 ``email.message.Message`` (``benchmarks/profile_call.py``; ``benchmarks/RESULTS.md``,
-section h). What the
+its appendix). What the
 SDK relies on is kept here: a closed client refuses to send, the response knows its
 request, the body is read before returning, a failure closes the response, ``elapsed`` is
 set, and an exception knows its request. A caller's own ``http_client`` is sent through

@@ -26,7 +26,7 @@ def current_run() -> object:
     """What identifies the running event loop run: asyncio's loop, trio's run token.
 
     Asked on every call of a client and every limiter grant, so asyncio's loop is asked
-    directly (cheaper than anyio's token; figures in ``benchmarks/RESULTS.md``, section h)
+    directly (cheaper than anyio's token; figures in ``benchmarks/RESULTS.md``, its appendix)
     and anyio's token only otherwise; under asyncio both are the loop.
     """
     try:

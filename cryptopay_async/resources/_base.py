@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import typing
 import warnings
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
@@ -18,7 +18,7 @@ from cryptopay_async import _json
 from cryptopay_async._decoding._envelope import decode_envelope
 from cryptopay_async._errors import _messages as say
 from cryptopay_async._errors._exceptions import APIResponseValidationError
-from cryptopay_async.models._pagination import AsyncPager, Page, stalled
+from cryptopay_async.models._pagination import AsyncPager, FetchPage, Page, stalled
 from cryptopay_async.resources import _arguments as arg
 from cryptopay_async.resources import _exactly_once
 from cryptopay_async.resources._recovery import Recovery
@@ -27,6 +27,7 @@ from cryptopay_async.resources._sender import CallOptions
 if TYPE_CHECKING:
     import httpx
 
+    from cryptopay_async._telemetry import OperationTracer
     from cryptopay_async.resources._sender import Container
 
 T = TypeVar("T")
@@ -177,11 +178,13 @@ class Resource:
     exactly-once recovery reads objects back with.
     """
 
-    __slots__ = ("_resources", "_sender")
+    __slots__ = ("_resources", "_sender", "_telemetry")
 
     def __init__(self, resources: Container) -> None:
         self._resources = resources
         self._sender = resources.sender
+        # The client's telemetry, or None (then calls run exactly as without it).
+        self._telemetry: OperationTracer | None = getattr(resources.sender, "telemetry", None)
 
     async def _call(
         self,
@@ -208,12 +211,16 @@ class Resource:
         async def send() -> T:
             return op.parse(await self._sender.send(op.method, target, body, options))
 
+        run: Awaitable[T]
         if op.recovery is not None:  # creates with custom_id, commits
-            settled: T = await _exactly_once.run(
-                self._resources, op.name, op.recovery, path_args, values, send
-            )
-            return settled
-        return await send()
+            run = _exactly_once.run(self._resources, op.name, op.recovery, path_args, values, send)
+        else:
+            run = send()
+        telemetry = self._telemetry
+        if telemetry is None:
+            return await run
+        with telemetry.operation(op.name, op.method, op.path):
+            return await run
 
     def _paginate(
         self,
@@ -236,7 +243,7 @@ class Resource:
                 url += f"{separator}starting_after={arg.path_segment(cursor)}"
             response = await self._sender.send("GET", url, None, options)
             if response.status_code == 204:  # no content: no items, and nothing after them
-                return Page(data=[], has_more=False, total=None, fetch=fetch)
+                return Page(data=[], has_more=False, total=None, fetch=pages)
             items: list[T]
             items, meta = decode_envelope(response, op.result, op.result_name)
             if not isinstance(meta, dict):
@@ -254,10 +261,17 @@ class Resource:
                 data=items,
                 has_more=has_more,
                 total=total if isinstance(total, int) and not isinstance(total, bool) else None,
-                fetch=fetch,
+                fetch=pages,
             )
 
-        return AsyncPager(fetch)
+        async def traced(cursor: str | None, followed: Collection[str]) -> Page[T]:
+            assert telemetry is not None
+            with telemetry.operation(op.name, op.method, op.path):  # one span per page
+                return await fetch(cursor, followed)
+
+        telemetry = self._telemetry
+        pages: FetchPage[T] = fetch if telemetry is None else traced
+        return AsyncPager(pages)
 
 
 def call_options(

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from cryptopay_async import _telemetry
 from cryptopay_async._errors._exceptions import (
     APIConnectionError,
     CommitExpiredError,
@@ -94,6 +95,20 @@ class _Attempts:
         self.started = anyio.current_time()
         self.repeats = 0
         self.ambiguous: CryptopayError | None = None
+        self.found = False  # settled by reading back (else by sending again)
+
+    async def settled(self, settle: Send, advice: str) -> Any:
+        """``settle()``, its errors made to say an earlier attempt may have acted; the
+        outcome of recovery (if one was needed) noted for telemetry."""
+        try:
+            result = await settle()
+        except CryptopayError as exc:
+            if self.ambiguous is not None:
+                _telemetry.note_recovery("unsettled")
+            raise self.still_ambiguous(exc, advice) from exc.__cause__
+        if self.ambiguous is not None:
+            _telemetry.note_recovery("found" if self.found else "resent")
+        return result
 
     def note_ambiguous(self, error: CryptopayError) -> None:
         self.ambiguous = error
@@ -130,6 +145,7 @@ class _Attempts:
             raise error
         await anyio.sleep(self.policy.backoff(self.repeats))
         self.repeats += 1
+        _telemetry.note_retry("read_back")
 
     async def ledger_row(self, matches: Callable[[Any], bool]) -> Any:
         """The newest exchange-transfer ledger row that ``matches`` (a bounded scan)."""
@@ -184,10 +200,7 @@ class _Create(_Attempts):
         )
 
     async def run(self) -> Any:
-        try:
-            return await self._settle()
-        except CryptopayError as exc:
-            raise self.still_ambiguous(exc, self.advice) from exc.__cause__
+        return await self.settled(self._settle, self.advice)
 
     async def _settle(self) -> Any:
         recovery, custom_id = self.recovery, self.custom_id
@@ -251,6 +264,7 @@ class _Create(_Attempts):
 
     def _checked(self, found: Any) -> Any:
         matching(self.recovery, self.custom_id, self.values, found)
+        self.found = True
         logger.info("%s settled: custom_id read back after an ambiguous failure", self.operation)
         return found
 
@@ -336,10 +350,7 @@ class _Commit(_Attempts):
     )
 
     async def run(self) -> Any:
-        try:
-            return await self._settle()
-        except CryptopayError as exc:
-            raise self.still_ambiguous(exc, self.ADVICE) from exc.__cause__
+        return await self.settled(self._settle, self.ADVICE)
 
     async def _settle(self) -> Any:
         recovery = self.recovery
@@ -417,6 +428,7 @@ class _Commit(_Attempts):
 
     async def _result(self, current: Any) -> Any:
         """The object the commit returns: the one read back, or a remembered recalculation."""
+        self.found = True
         if not self.recovery.remembered:
             return current
         recalculation = self.client.memory.pop(self.path_args[1])

@@ -105,6 +105,7 @@ def json_object(body: bytes) -> JSON:
 class Counters:
     requests_seen: int = 0
     rate_limited: int = 0
+    answers_dropped: int = 0
     errors_answered: dict[int, int] = attrs.field(factory=dict)
 
     def answered(self, status: int) -> None:
@@ -176,6 +177,7 @@ class _ApiEndpoint:
         if faults.roll(faults.drop_rate):
             # The work is done but the answer is lost: announce more bytes than we send,
             # so the server closes the connection mid-body, as a dropped link would.
+            side.counters.answers_dropped += 1
             headers = {"content-length": str(len(payload) + 64), DROPPED_HEADER: "1"}
             return json_response(200, payload, headers)
         if faults.roll(faults.delay_rate):  # processed, but answered late

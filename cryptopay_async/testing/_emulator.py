@@ -164,6 +164,11 @@ class CryptopayEmulator:
         return self._counters.rate_limited
 
     @property
+    def answers_dropped(self) -> int:
+        """Answers lost after processing: the connection closed mid-body (``drop_rate``)."""
+        return self._counters.answers_dropped
+
+    @property
     def errors_answered(self) -> dict[int, int]:
         return self._counters.errors_answered
 
@@ -281,6 +286,7 @@ class CryptopayEmulator:
             self._window.clear()
             self.faults = Faults()
             self._counters.requests_seen = self._counters.rate_limited = 0
+            self._counters.answers_dropped = 0
             self._counters.errors_answered.clear()
         self._timers.notify()
 
