@@ -84,19 +84,21 @@ class DeliveryStore(Protocol):
 class LeasingStore(DeliveryStore, Protocol):
     """A store that can hold a key for a while before keeping it (memory and Redis do).
 
-    ``claim`` adds the key for ``lease`` seconds only (atomically, as ``add``);
-    ``renew`` gives a claim still held another ``lease`` seconds; ``settle`` keeps the
-    key for the store's full time to live; ``leased`` is True while the key is claimed
-    and not settled. A store without all four is used as a plain ``DeliveryStore``.
+    ``claim`` adds the key for ``lease`` seconds only and, in the same atomic step (as
+    ``add``), says what it found: ``Verdict.NEW`` (claimed now), ``IN_PROGRESS``
+    (claimed by another, not settled) or ``HANDLED`` (kept). ``renew`` gives a claim
+    still held another ``lease`` seconds (False: it was no longer held); ``settle``
+    keeps the key for the store's full time to live. A store without ``claim``,
+    ``renew`` and ``settle`` is used as a plain ``DeliveryStore``: nothing is then ever
+    in progress, and a process killed mid-handler blocks its state for the store's
+    whole memory (until a sweep with another store, or the key's expiry).
     """
 
-    async def claim(self, key: str, lease: float) -> bool: ...
+    async def claim(self, key: str, lease: float) -> Verdict: ...
 
-    async def renew(self, key: str, lease: float) -> None: ...
+    async def renew(self, key: str, lease: float) -> bool: ...
 
     async def settle(self, key: str) -> None: ...
-
-    async def leased(self, key: str) -> bool: ...
 
 
 class MemoryDeliveryStore:
@@ -117,16 +119,18 @@ class MemoryDeliveryStore:
     def __len__(self) -> int:
         return len(self._seen) + len(self._leases)
 
-    def _new(self, key: str, now: float) -> bool:
+    def _verdict(self, key: str, now: float) -> Verdict:
         while self._seen:  # drop expired keys, oldest first
             oldest, stamp = next(iter(self._seen.items()))
             if now - stamp < self.ttl:
                 break
             del self._seen[oldest]
+        if len(self._leases) >= self.max_entries:  # leases of handlers that never returned
+            self._leases = {k: end for k, end in self._leases.items() if end > now}
         if self._leases.get(key, -math.inf) > now:
-            return False
+            return Verdict.IN_PROGRESS
         self._leases.pop(key, None)
-        return key not in self._seen
+        return Verdict.HANDLED if key in self._seen else Verdict.NEW
 
     def _keep(self, key: str, now: float) -> None:
         while len(self._seen) >= self.max_entries:
@@ -135,29 +139,28 @@ class MemoryDeliveryStore:
 
     async def add(self, key: str) -> bool:
         now = time.monotonic()
-        if not self._new(key, now):
+        if self._verdict(key, now) is not Verdict.NEW:
             return False
         self._keep(key, now)
         return True
 
-    async def claim(self, key: str, lease: float) -> bool:
+    async def claim(self, key: str, lease: float) -> Verdict:
         now = time.monotonic()
-        if not self._new(key, now):
+        verdict = self._verdict(key, now)
+        if verdict is Verdict.NEW:
+            self._leases[key] = now + lease
+        return verdict
+
+    async def renew(self, key: str, lease: float) -> bool:
+        now = time.monotonic()
+        if self._leases.get(key, -math.inf) <= now:
             return False
         self._leases[key] = now + lease
         return True
 
-    async def renew(self, key: str, lease: float) -> None:
-        now = time.monotonic()
-        if self._leases.get(key, -math.inf) > now:
-            self._leases[key] = now + lease
-
     async def settle(self, key: str) -> None:
         self._leases.pop(key, None)
         self._keep(key, time.monotonic())
-
-    async def leased(self, key: str) -> bool:
-        return self._leases.get(key, -math.inf) > time.monotonic()
 
     async def discard(self, key: str) -> None:
         self._seen.pop(key, None)
@@ -254,9 +257,7 @@ class Deduplicator:
         key = self.key(event)
         store = self.store
         if isinstance(store, LeasingStore):
-            if await store.claim(key, self.lease):
-                return Verdict.NEW
-            return Verdict.IN_PROGRESS if await store.leased(key) else Verdict.HANDLED
+            return await store.claim(key, self.lease)
         return Verdict.NEW if await store.add(key) else Verdict.HANDLED
 
     async def first_delivery(self, event: Callback) -> bool:
@@ -266,8 +267,11 @@ class Deduplicator:
     async def hold(self, event: Callback, work: Callable[[], Awaitable[object]]) -> None:
         """Run ``work`` (the handler) while renewing the claim on ``event``'s state.
 
-        ``work``'s exception propagates unchanged. A failed renewal is logged and
-        ``work`` goes on: its claim may then lapse after ``lease`` seconds.
+        An ``Exception`` from ``work`` propagates unchanged (a ``BaseException`` such
+        as ``KeyboardInterrupt`` comes wrapped in a ``BaseExceptionGroup``). A failed
+        or lost renewal is logged and ``work`` goes on: its state may then be handed
+        again elsewhere after ``lease`` seconds. Renewals run on the event loop, so a
+        handler must not block it for ``lease`` seconds (use ``anyio.to_thread``).
         """
         store = self.store
         if not isinstance(store, LeasingStore):
@@ -289,15 +293,31 @@ class Deduplicator:
         while True:
             await anyio.sleep(self.lease / 3)
             try:
-                await store.renew(key, self.lease)
+                held = await store.renew(key, self.lease)
             except Exception:
                 logger.warning("could not renew the claim on %s; it may lapse", key, exc_info=True)
+                continue
+            if not held:
+                logger.error(
+                    "the claim on %s lapsed while its handler ran (was the event loop "
+                    "blocked for the whole lease?): it may be handed again elsewhere",
+                    key,
+                )
 
     async def handled(self, event: Callback) -> None:
-        """Keep the claim on ``event``'s state: its handler returned."""
+        """Keep the claim on ``event``'s state: its handler returned.
+
+        Shielded from cancellation (a shutdown landing here would otherwise let the
+        claim lapse and the state be handed again); the store's own timeout bounds it.
+        """
         if isinstance(self.store, LeasingStore):
-            await self.store.settle(self.key(event))
+            with anyio.CancelScope(shield=True):
+                await self.store.settle(self.key(event))
 
     async def forget(self, event: Callback) -> None:
-        """Let the next delivery of ``event`` through again (its processing failed)."""
-        await self.store.discard(self.key(event))
+        """Let the next delivery of ``event`` through again (its processing failed).
+
+        Shielded from cancellation, as ``handled`` is.
+        """
+        with anyio.CancelScope(shield=True):
+            await self.store.discard(self.key(event))

@@ -125,15 +125,15 @@ class CallbackReceiver:
                 await self.deduplicator.forget(event)
             except Exception:
                 logger.exception(
-                    "could not forget %s after its handler failed: its repeats are skipped "
-                    "until the store's entry expires",
+                    "could not forget %s after its handler failed: its repeats are answered "
+                    "409 until its claim lapses",
                     kind,
                 )
             return Outcome(500, "handler failed", event)
         try:
             await self.deduplicator.handled(event)
         except Exception:
-            # Handled, but the claim may lapse after its lease: a repeat within the
-            # store's memory could run it again. Answering 200 is still right.
+            # Handled, but the claim lapses after its lease: a later repeat or sweep
+            # may run it again (handlers are idempotent). Answering 200 is still right.
             logger.exception("could not keep %s as handled after its lease", kind)
         return Outcome(200, "ok", event)

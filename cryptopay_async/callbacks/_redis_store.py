@@ -10,6 +10,7 @@ from typing import Self, TypeVar
 import anyio
 
 from cryptopay_async._redis import RedisConnection
+from cryptopay_async.callbacks._dedupe import Verdict
 
 DEFAULT_PREFIX = "cryptopay:callbacks:"
 DEFAULT_TTL = 2 * 24 * 3600.0  # outlives Cryptopay's retry schedule (about 1.5 days)
@@ -19,6 +20,18 @@ T = TypeVar("T")
 
 
 LEASED, KEPT = "lease", "1"  # the value of a claimed key, of a handled one
+
+# Claim, or say what holds the key, in one atomic step: a SET NX followed by a separate
+# GET could find the key deleted in between (its handler failed) and call it handled.
+CLAIM = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 'new'
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return 'in progress'
+end
+return 'handled'
+"""
 
 # PEXPIRE only a key still claimed: a lapsed claim that another worker claimed and
 # settled in the meantime must not be shortened back to a lease.
@@ -33,8 +46,10 @@ return 0
 class RedisDeliveryStore:
     """A ``LeasingStore`` in Redis: ``SET key 1 NX PX ttl`` to add, ``DEL`` to discard.
 
-    A claim is ``SET key lease NX PX lease``, renewed by a script that extends only a
-    key still holding ``lease``, and settled by ``SET key 1 PX ttl``.
+    A claim is a script doing ``SET key lease NX PX lease`` and, when the key exists,
+    reading what it holds (``lease``: in progress; ``1``: handled) in the same step;
+    it is renewed by a script that extends only a key still holding ``lease``, and
+    settled by ``SET key 1 PX ttl``.
 
     ``SET NX`` is atomic on the server, so of two deliveries of one event that reach
     two workers at once exactly one wins. ``redis`` is a ``redis://`` URL (opened with
@@ -44,8 +59,10 @@ class RedisDeliveryStore:
     Entered (``async with store:``, which the FastAPI router does in its lifespan), a
     store built from a URL keeps one connection pool; not entered, it opens a
     connection per call, which is fine at callback rates. A Redis failure raises
-    (``coredis`` or ``redis`` errors): the endpoint answers 500 and Cryptopay delivers
-    the event again later, so nothing is lost and nothing runs twice.
+    (``coredis`` or ``redis`` errors): a failed claim is answered 503 before the
+    handler runs, so Cryptopay delivers the event again later; a failed ``settle``
+    after the handler returned leaves the claim to lapse after its lease, and the
+    state may then be handed once more (the handler's own effects must be idempotent).
     """
 
     def __init__(
@@ -101,26 +118,27 @@ class RedisDeliveryStore:
             lambda redis: redis.set_if_absent(self.prefix + key, ttl_ms, value=KEPT)
         )
 
-    async def claim(self, key: str, lease: float) -> bool:
-        """``SET key lease NX PX lease``: held for ``lease`` seconds unless renewed or settled."""
+    async def claim(self, key: str, lease: float) -> Verdict:
+        """Claim ``key`` for ``lease`` seconds, or say whether it is in progress or handled."""
         lease_ms = self._ms(min(lease, self.ttl))
-        return await self._run(
-            lambda redis: redis.set_if_absent(self.prefix + key, lease_ms, value=LEASED)
+        answer = await self._run(
+            lambda redis: redis.script(CLAIM)([self.prefix + key], [LEASED, lease_ms])
         )
+        text = answer.decode() if isinstance(answer, bytes) else str(answer)
+        return Verdict(text)
 
-    async def renew(self, key: str, lease: float) -> None:
+    async def renew(self, key: str, lease: float) -> bool:
         """Another ``lease`` seconds for a key still claimed (a kept key is left alone)."""
         lease_ms = self._ms(min(lease, self.ttl))
-        await self._run(lambda redis: redis.script(RENEW)([self.prefix + key], [LEASED, lease_ms]))
+        renewed = await self._run(
+            lambda redis: redis.script(RENEW)([self.prefix + key], [LEASED, lease_ms])
+        )
+        return bool(renewed)
 
     async def settle(self, key: str) -> None:
         """``SET key 1 PX ttl``: the handler returned; kept for the store's time to live."""
         ttl_ms = self._ms(self.ttl)
         await self._run(lambda redis: redis.set_for(self.prefix + key, KEPT, ttl_ms))
-
-    async def leased(self, key: str) -> bool:
-        value = await self._run(lambda redis: redis.get(self.prefix + key))
-        return value in (LEASED, LEASED.encode())
 
     async def discard(self, key: str) -> None:
         await self._run(lambda redis: redis.delete(self.prefix + key))

@@ -112,12 +112,13 @@ async def test_a_claim_lapses_after_its_lease_unless_settled(
     monkeypatch.setattr("cryptopay_async.callbacks._dedupe.time.monotonic", lambda: now[0])
     store = MemoryDeliveryStore(ttl=3600)
     assert isinstance(store, LeasingStore)
-    assert await store.claim("killed", lease=10) is True
-    assert await store.claim("done", lease=10) is True
+    assert await store.claim("killed", lease=10) is Verdict.NEW
+    assert await store.claim("done", lease=10) is Verdict.NEW
     await store.settle("done")
     assert (await store.add("killed"), await store.add("done")) == (False, False)
     now[0] += 11  # the process holding "killed" died mid-handler: its lease ran out
-    assert (await store.claim("killed", lease=10), await store.add("done")) == (True, False)
+    assert await store.claim("killed", lease=10) is Verdict.NEW
+    assert await store.add("done") is False
 
 
 async def test_a_renewed_claim_stays_in_progress_and_a_settled_one_is_handled(
@@ -126,16 +127,16 @@ async def test_a_renewed_claim_stays_in_progress_and_a_settled_one_is_handled(
     now = [1000.0]
     monkeypatch.setattr("cryptopay_async.callbacks._dedupe.time.monotonic", lambda: now[0])
     store = MemoryDeliveryStore(ttl=3600)
-    assert await store.claim("slow", lease=10)
+    assert await store.claim("slow", lease=10) is Verdict.NEW
     for _ in range(5):  # a handler running for 45 s renews every few seconds
         now[0] += 9
-        await store.renew("slow", lease=10)
-        assert (await store.leased("slow"), await store.claim("slow", lease=10)) == (True, False)
+        assert await store.renew("slow", lease=10)
+        assert await store.claim("slow", lease=10) is Verdict.IN_PROGRESS
     await store.settle("slow")
     now[0] += 100
-    assert (await store.leased("slow"), await store.claim("slow", lease=10)) == (False, False)
-    await store.renew("never-claimed", lease=10)  # renewing nothing claims nothing
-    assert await store.claim("never-claimed", lease=10)
+    assert await store.claim("slow", lease=10) is Verdict.HANDLED
+    assert not await store.renew("never-claimed", lease=10)  # renewing claims nothing
+    assert await store.claim("never-claimed", lease=10) is Verdict.NEW
 
 
 class CountingRenewals(MemoryDeliveryStore):
@@ -146,28 +147,29 @@ class CountingRenewals(MemoryDeliveryStore):
         self.renewals = 0
         self.renewed = anyio.Event()
 
-    async def renew(self, key: str, lease: float) -> None:
-        await super().renew(key, lease)
-        self.renewals += 1
+    async def renew(self, key: str, lease: float) -> bool:
+        held = await super().renew(key, lease)
+        self.renewals += held
         if self.renewals >= 3:
             self.renewed.set()
+        return held
 
 
 async def test_hold_renews_the_claim_while_the_handler_runs() -> None:
     store = CountingRenewals()
-    dedupe = Deduplicator(store, lease=0.03)
+    dedupe = Deduplicator(store, lease=1.5)
     event = verify(BODY, SIGNATURE, secret=CALLBACK_SECRET)
     assert await dedupe.claim(event) is Verdict.NEW
 
     async def slow_handler() -> None:
         with anyio.fail_after(30):
-            await store.renewed.wait()  # outlives its lease ten times over, still claimed
+            await store.renewed.wait()  # outlives its lease, still claimed
         assert await dedupe.claim(event) is Verdict.IN_PROGRESS
 
     await dedupe.hold(event, slow_handler)
     await dedupe.handled(event)
     renewals = store.renewals
-    await anyio.sleep(0.1)
+    await anyio.sleep(1.0)  # two renewal periods
     assert store.renewals == renewals  # renewals stop with the handler
     assert await dedupe.claim(event) is Verdict.HANDLED
 

@@ -16,6 +16,7 @@ from cryptopay_async.callbacks import (
     DeliveryStore,
     LeasingStore,
     RedisDeliveryStore,
+    Verdict,
     verify,
 )
 from tests.callbacks.test_dedupe import BODY, SIGNATURE
@@ -78,25 +79,38 @@ async def test_a_claim_is_in_progress_until_settled_and_lapses_if_its_holder_die
 ) -> None:
     async with RedisDeliveryStore(redis_url, prefix=prefix) as store:
         assert isinstance(store, LeasingStore)
-        assert await store.claim("killed", lease=0.2)
-        assert await store.claim("done", lease=0.2)
+        assert await store.claim("killed", lease=2.0) is Verdict.NEW
+        assert await store.claim("done", lease=2.0) is Verdict.NEW
         await store.settle("done")
-        assert [await store.leased("killed"), await store.leased("done")] == [True, False]
-        await anyio.sleep(0.35)  # nobody renewed "killed": its holder died
-        assert await store.claim("killed", lease=60)
-        assert not await store.claim("done", lease=60)
+        assert await store.claim("killed", lease=2.0) is Verdict.IN_PROGRESS
+        assert await store.claim("done", lease=2.0) is Verdict.HANDLED
+        await anyio.sleep(2.3)  # nobody renewed "killed": its holder died
+        assert await store.claim("killed", lease=60) is Verdict.NEW
+        assert await store.claim("done", lease=60) is Verdict.HANDLED
+
+
+async def test_a_claim_whose_handler_failed_is_new_again_never_handled(
+    redis_url: str, prefix: str
+) -> None:
+    """The verdict is read in the same step as the claim: a key deleted by a failed
+    handler is found absent and claimed, never taken for a handled one."""
+    async with RedisDeliveryStore(redis_url, prefix=prefix) as store:
+        assert await store.claim("k", lease=60) is Verdict.NEW
+        assert await store.claim("k", lease=60) is Verdict.IN_PROGRESS
+        await store.discard("k")  # the first handler raised
+        assert await store.claim("k", lease=60) is Verdict.NEW
 
 
 async def test_a_late_renewal_never_shortens_a_kept_key(redis_url: str, prefix: str) -> None:
     with redis.Redis.from_url(redis_url) as client:  # to read the time to live
         async with RedisDeliveryStore(redis_url, prefix=prefix, ttl=3600) as store:
-            assert await store.claim("k", lease=0.5)
-            await store.renew("k", lease=30)
+            assert await store.claim("k", lease=0.5) is Verdict.NEW
+            assert await store.renew("k", lease=30)
             assert 0.5 * 1000 < client.pttl(prefix + "k") <= 30 * 1000
             await store.settle("k")  # another worker's claim, lapsed and settled meanwhile
-            await store.renew("k", lease=0.5)
+            assert not await store.renew("k", lease=0.5)  # the renewal says it lost the claim
             assert client.pttl(prefix + "k") > 30 * 1000
-            assert not await store.leased("k")
+            assert await store.claim("k", lease=60) is Verdict.HANDLED
 
 
 async def test_the_deduplicator_uses_it_for_typed_events(redis_url: str, prefix: str) -> None:
