@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+import anyio
 import httpx
 
 from cryptopay_async._extensions import LIMITER_WAIT, PACE, retry_after
 from cryptopay_async._logs import logger
 from cryptopay_async.middleware._chain import CallNext
+from cryptopay_async.middleware._limiter import GRANT
 from cryptopay_async.middleware._retry import doubled
 
 if TYPE_CHECKING:  # the limiters import this package for their step; no cycle at run time
@@ -41,12 +43,18 @@ class RateLimitMiddleware:
 
     async def __call__(self, request: httpx.Request, call_next: CallNext) -> httpx.Response:
         started = time.perf_counter()
+        GRANT.set(None)
         await self.limiter.acquire()
+        slot = GRANT.get()
         waited = time.perf_counter() - started
         request.extensions[LIMITER_WAIT] = waited
         if waited >= NOTABLE_WAIT:
             logger.info("%s waited %.1fs for the rate limiter", request.method, waited)
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        finally:
+            if slot is not None:  # the window counts from the answer, after the arrival
+                slot[0] = max(slot[0], anyio.current_time())
         if response.status_code == 429:
             hint = retry_after(response)
             if hint is None:

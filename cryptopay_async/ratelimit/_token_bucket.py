@@ -8,6 +8,7 @@ from collections import deque
 import anyio
 import anyio.lowlevel
 
+from cryptopay_async.middleware._limiter import GRANT
 from cryptopay_async.ratelimit._per_run import RunBinding
 from cryptopay_async.ratelimit._settings import check_bucket_settings
 from cryptopay_async.ratelimit._turns import Turns
@@ -25,8 +26,11 @@ class TokenBucket:
       then one every ``period / rate`` seconds. ``burst=None`` means ``rate``.
 
     ``margin`` seconds are added to the window of the first rule. The server counts a
-    request when it arrives, a variable network delay after the grant; a margin larger
-    than that delay's spread keeps the promise on the server's clock too. Under
+    request when it arrives, a variable delay after the grant. Through the client, a
+    grant's window counts from when its answer came back (``middleware.GRANT``), which
+    is after the server counted it, so a slow start (a busy loop sending a burst) cannot
+    squeeze more than ``rate`` arrivals into a window; ``margin`` covers the rest (a
+    request still in flight when its slot comes round counts from its grant). Under
     saturation the rules allow ``rate`` per ``period + margin``. Callers are
     served in arrival order; one cancelled while queued takes nothing and holds nobody
     up. Time comes from ``anyio.current_time()`` and waits from ``anyio.sleep_until``,
@@ -56,7 +60,9 @@ class TokenBucket:
         self._window = self.period + self.margin
         self._interval = self.period / rate
         self._tolerance = (burst - 1) * self._interval
-        self._recent: deque[float] = deque(maxlen=rate)  # times of the last `rate` grants
+        # The last `rate` grants, each a one-item list: its grant time, moved on to when its
+        # answer came back (GRANT).
+        self._recent: deque[list[float]] = deque(maxlen=rate)
         self._tat = -math.inf  # GCRA theoretical arrival time
         self._paused_until = -math.inf
         self._turns = Turns()
@@ -76,13 +82,13 @@ class TokenBucket:
     def in_window(self) -> int:
         """Grants in the window that ends now (``period + margin`` long): the current pace."""
         start = anyio.current_time() - self._window
-        return sum(1 for granted in self._recent if granted > start)
+        return sum(1 for granted in self._recent if granted[0] > start)
 
     def next_free_at(self) -> float:
         """The earliest clock time at which the next caller may go."""
         ready = max(self._tat - self._tolerance, self._paused_until)
         if len(self._recent) == self.rate:
-            ready = max(ready, self._recent[0] + self._window)
+            ready = max(ready, self._recent[0][0] + self._window)
         return ready
 
     def pause(self, seconds: float) -> None:
@@ -111,7 +117,9 @@ class TokenBucket:
             self._grant(now)
 
     def _grant(self, now: float) -> None:
-        self._recent.append(now)
+        slot = [now]
+        self._recent.append(slot)
+        GRANT.set(slot)
         self._tat = max(self._tat, now) + self._interval
 
     def _check_run(self) -> None:

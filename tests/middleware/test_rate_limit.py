@@ -111,3 +111,39 @@ def test_a_long_storm_of_429s_without_retry_after_keeps_pausing_at_the_cap() -> 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     assert len(paused) == storm
     assert paused[-1] == pytest.approx(60.0)
+
+
+class SlowToLeave(httpx.AsyncBaseTransport):
+    """The second request takes 0.9 s to reach the server (a busy loop, a burst); the
+    server counts each request when it arrives."""
+
+    def __init__(self) -> None:
+        self.entered = 0
+        self.arrivals: list[float] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.entered += 1
+        await trio.sleep(0.9 if self.entered == 2 else 0.0)
+        self.arrivals.append(trio.current_time())
+        return json_response(200, {"data": {}})
+
+
+def test_a_slot_counts_from_its_answer_so_a_late_arrival_never_crowds_a_window() -> None:
+    bucket = TokenBucket(rate=2, period=1.0)  # no margin: only the answer's time protects
+    transport = SlowToLeave()
+
+    async def main() -> None:
+        async with (
+            httpx.AsyncClient(transport=transport) as http,
+            client_over(http, bucket, max_retries=0) as client,
+            trio.open_nursery() as nursery,
+        ):
+            for _ in range(4):
+                nursery.start_soon(client.request, "GET", "/api/rates")
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    arrivals = sorted(transport.arrivals)
+    fullest = max(sum(1 for a in arrivals if t <= a < t + 1.0) for t in arrivals)
+    # Counted from the grant, the fourth request went at 1.0 s and arrived beside the
+    # late second one (0.9 s) and the third (1.0 s): three in one window.
+    assert (len(arrivals), fullest) == (4, 2), arrivals
