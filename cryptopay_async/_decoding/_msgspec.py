@@ -3,8 +3,8 @@
 msgspec builds attrs instances itself (no intermediate dicts), reads money as
 ``Decimal`` from a JSON string or from a JSON number's own text (never through a binary
 float), refuses a wrong type with a path (``$.data[3].pay_amount``) and ignores unknown
-keys; the top-level models of each answer are then attached to it (``attach``), so
-that their ``extra_fields`` can be found when first read (``models/_base.py``). The
+keys; every model of the answer then gets its place in it (``_places.py``), so that
+its ``extra_fields`` can be found when first read (``models/_base.py``). The
 rules of the contract it does not express (an unknown enum value kept as
 ``str``, finite money, timestamps with an offset) live in the *wire* subclasses that
 ``python -m codegen`` writes to ``_msgspec_wire.py``: msgspec decodes into the wire
@@ -38,7 +38,8 @@ import msgspec
 
 from cryptopay_async._decoding._cattrs import enum_members
 from cryptopay_async._decoding._msgspec_wire import WIRE, Aware
-from cryptopay_async.models._base import attach
+from cryptopay_async._decoding._places import Placer, placer
+from cryptopay_async.models._base import Answer
 
 NAIVE_TIMESTAMP = "Expected `datetime` with a timezone component"
 """The start of msgspec's message for a timestamp without an offset."""
@@ -86,24 +87,28 @@ class MsgspecDecoders:
     errors = msgspec
 
     def __init__(self) -> None:
-        self._documents: dict[Any, msgspec.json.Decoder[Any]] = {}
-        self._envelopes: dict[Any, msgspec.json.Decoder[Any]] = {}
+        self._documents: dict[Any, tuple[msgspec.json.Decoder[Any], Placer | None]] = {}
+        self._envelopes: dict[Any, tuple[msgspec.json.Decoder[Any], Placer | None]] = {}
 
     def document(self, raw: bytes, tp: Any) -> Any:
-        decoder = self._documents.get(tp)
-        if decoder is None:
-            decoder = self._documents[tp] = msgspec.json.Decoder(wire_type(tp))
+        built = self._documents.get(tp)
+        if built is None:
+            built = self._documents[tp] = (msgspec.json.Decoder(wire_type(tp)), placer(tp))
+        decoder, place = built
         value = decoder.decode(raw)
-        attach(value, raw, _untyped.decode, enveloped=False)
+        if place is not None:
+            place(value, Answer(raw, _untyped.decode, enveloped=False))
         return value
 
     def envelope(self, raw: bytes, tp: Any) -> tuple[Any, Any]:
-        decoder = self._envelopes.get(tp)
-        if decoder is None:
+        built = self._envelopes.get(tp)
+        if built is None:
             wire = msgspec.defstruct("Envelope", [("data", wire_type(tp)), ("meta", Any, None)])
-            decoder = self._envelopes[tp] = msgspec.json.Decoder(wire)
+            built = self._envelopes[tp] = (msgspec.json.Decoder(wire), placer(tp))
+        decoder, place = built
         body = decoder.decode(raw)
-        attach(body.data, raw, _untyped.decode, enveloped=True)
+        if place is not None:
+            place(body.data, Answer(raw, _untyped.decode, enveloped=True))
         return body.data, body.meta
 
     def untyped(self, raw: bytes) -> Any:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import operator
+import random
+import sys
+import threading
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cryptopay_async._decoding import _engines as _decoding
+from cryptopay_async.callbacks import InvoiceCallback
 from cryptopay_async.models import Invoice, Rate, to_dict
 from tests.support import fixture_json
 
@@ -112,16 +120,169 @@ def test_a_nested_model_read_first_finds_its_own_unknown_keys(engine: _decoding.
     assert [item.extra_fields for item in data] == [{"top_new": 1}, {"top_new": 1}]
 
 
-def test_a_dropped_page_is_freed_without_the_garbage_collector(engine: _decoding.Engine) -> None:
-    import gc
+RISK = fixture_json("responses-2023/risks/score.json")["data"]
+KEPT: dict[str, tuple[Callable[[Any], Any], dict[str, Any]]] = {
+    # where a model sits in a page of two invoices: how to reach it, the keys it was sent
+    "data[1]": (lambda data: data[1], {"top_new": 1}),
+    "data[0].exchange": (lambda data: data[0].exchange, {"exchange_new": 2}),
+    "data[1].transactions[0]": (lambda data: data[1].transactions[0], {"transaction_new": 3}),
+    "data[1].transactions[0].risk": (lambda data: data[1].transactions[0].risk, {"risk_new": 4}),
+}
+
+
+def page_with_extras_everywhere(count: int = 2) -> bytes:
+    invoice = with_extras({"top_new": 1}, {"exchange_new": 2}, {"transaction_new": 3})
+    invoice["transactions"][0]["risk"] = {**RISK, "risk_new": 4}
+    return json.dumps({"data": [invoice] * count}).encode()
+
+
+@pytest.mark.parametrize("where", KEPT)
+def test_a_model_kept_after_its_page_was_dropped_still_has_its_unknown_keys(
+    engine: _decoding.Engine, where: str
+) -> None:
+    reach, expected = KEPT[where]
+    data, _ = engine.envelope(page_with_extras_everywhere(), list[Invoice])
+    kept = reach(data)
+    del data
+    gc.collect()
+    assert kept.extra_fields == expected
+
+
+def test_a_callback_s_nested_model_kept_alone_has_its_unknown_keys(
+    engine: _decoding.Engine,
+) -> None:
+    invoice = with_extras({}, {"exchange_new": 2}, {})
+    body = json.dumps({"type": "Invoice", "event": "created", "data": invoice, "sent_by": "x"})
+    callback = engine.document(body.encode(), InvoiceCallback)
+    exchange = callback.data.exchange
+    del callback
+    gc.collect()
+    assert exchange is not None
+    assert exchange.extra_fields == {"exchange_new": 2}
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    top=extra_keys,
+    exchange=extra_keys,
+    transaction=extra_keys,
+    risk=extra_keys,
+    keep=st.lists(st.sampled_from(sorted(KEPT)), unique=True),
+)
+def test_both_engines_agree_on_any_model_kept_from_any_page(
+    top: Any, exchange: Any, transaction: Any, risk: Any, keep: list[str]
+) -> None:
+    invoice = with_extras(top, exchange, transaction)
+    invoice["transactions"][0]["risk"] = {**RISK, **risk}
+    body = json.dumps({"data": [invoice, invoice]}).encode()
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for engine in _decoding.ENGINES.values():
+        data, _ = engine.envelope(body, list[Invoice])
+        kept = [KEPT[where][0](data) for where in keep]
+        del data
+        gc.collect()
+        seen[engine.name] = [dict(model.extra_fields) for model in kept]
+    assert seen["msgspec"] == seen["cattrs"]
+    assert len(seen["cattrs"]) == len(keep)
+
+
+def test_reading_one_answer_parses_no_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptopay_async._decoding import _msgspec
+
+    parsed: list[bytes] = []
+    real = _msgspec._untyped
+
+    class Counting:
+        def decode(self, raw: bytes) -> Any:
+            parsed.append(raw)
+            return real.decode(raw)
+
+    monkeypatch.setattr(_msgspec, "_untyped", Counting())
+    engine = _decoding.ENGINES["msgspec"]
+    pages = [
+        engine.envelope(page_with_extras_everywhere(count), list[Invoice])[0] for count in (2, 3)
+    ]
+    assert pages[0][0].exchange is not None
+    assert pages[0][0].exchange.extra_fields == {"exchange_new": 2}
+    assert [item.transactions[0].extra_fields for item in pages[0]] == [{"transaction_new": 3}] * 2
+    assert parsed == [page_with_extras_everywhere(2)]  # once, and only the page asked
+
+
+@pytest.mark.parametrize("flavours", [("asyncio", "asyncio"), ("asyncio", "trio")])
+def test_unknown_keys_are_right_when_threads_with_their_own_event_loops_read_them_at_once(
+    engine: _decoding.Engine, flavours: tuple[str, str]
+) -> None:
+    """Each thread decodes pages of its own and reads a page all threads share, for the
+    first time, at once; the switch interval is tiny so the threads interleave often."""
+    invoices = []
+    for number in range(40):
+        invoice = with_extras({"n": number}, {"x": number}, {"t": number})
+        invoice["transactions"][0]["risk"] = {**RISK, "r": number}
+        invoices.append(invoice)
+    body = json.dumps({"data": invoices}).encode()
+    shared, _ = engine.envelope(body, list[Invoice])
+    start = threading.Barrier(len(flavours) * 2)
+    failures: list[BaseException] = []
+
+    def read(data: list[Invoice], order: list[int]) -> None:
+        for number in order:
+            invoice = data[number]
+            assert invoice.transactions[0].risk is not None
+            assert invoice.exchange is not None
+            assert invoice.transactions[0].risk.extra_fields == {"r": number}
+            assert invoice.exchange.extra_fields == {"x": number}
+            assert invoice.extra_fields == {"n": number}
+
+    async def work(seed: int) -> None:
+        order = list(range(len(invoices)))
+        random.Random(seed).shuffle(order)
+        for _ in range(5):
+            own, _ = engine.envelope(body, list[Invoice])
+            await anyio.lowlevel.checkpoint()
+            read(own, order)
+        read(shared, order)
+
+    def thread(flavour: str, seed: int) -> None:
+        try:
+            start.wait(timeout=30)
+            anyio.run(work, seed, backend=flavour)
+        except BaseException as exc:  # reported below, with the thread's own traceback
+            failures.append(exc)
+
+    threads = [
+        threading.Thread(target=thread, args=(flavour, seed))
+        for seed, flavour in enumerate(flavours * 2)
+    ]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for worker in threads:
+            worker.start()
+        for worker in threads:
+            worker.join(timeout=60)
+    finally:
+        sys.setswitchinterval(interval)
+    assert not any(worker.is_alive() for worker in threads)
+    assert failures == []
+
+
+@pytest.mark.parametrize("read_first", [False, True], ids=["unread", "read"])
+def test_a_dropped_page_is_freed_without_the_garbage_collector(
+    engine: _decoding.Engine, read_first: bool
+) -> None:
     import weakref
 
-    body = json.dumps({"data": [{**INVOICE, "brand_new": 1}] * 3}).encode()
+    body = page_with_extras_everywhere(3)
     gc.disable()
     try:
         data, _ = engine.envelope(body, list[Invoice])
-        first = weakref.ref(data[0])
+        assert data[1].exchange is not None
+        if read_first:
+            assert data[0].extra_fields == {"top_new": 1}
+            assert data[1].exchange.extra_fields == {"exchange_new": 2}
+        first, exchange = weakref.ref(data[0]), weakref.ref(data[1].exchange)
         del data
         assert first() is None  # no reference cycle keeps the page alive
+        assert exchange() is None
     finally:
         gc.enable()
