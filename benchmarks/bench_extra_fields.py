@@ -2,11 +2,12 @@
 against a baseline commit, side by side in one run.
 
 Run: ``python benchmarks/bench_extra_fields.py [BASELINE]`` from a git checkout; the
-default baseline is ``9328e88``, the last commit before ``extra_fields``. The baseline's package is exported with ``git archive`` into a temporary
-directory; each round runs one worker process per tree, alternately, so machine noise
-hits both alike. A worker decodes the same page with both engines (msgspec, cattrs) and
-reports the median of 7 repetitions of 100 decodes; the change is the median of the
-per-round ratios. Reading ``extra_fields`` is not timed: the goal is about decoding.
+default baseline is ``9328e88``, the last commit before ``extra_fields``. The baseline's
+package is exported with ``git archive`` into a temporary directory; each round runs one
+worker process per tree, alternately, so machine noise hits both alike. A worker decodes
+the same page with both engines (msgspec, cattrs) and reports the median of 7 repetitions
+of 100 decodes; the change is the median of the per-round ratios. Reading
+``extra_fields`` is not timed: the goal is about decoding.
 """
 
 from __future__ import annotations

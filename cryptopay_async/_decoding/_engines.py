@@ -108,7 +108,7 @@ class MsgspecEngine:
     def __init__(self, naive: Engine) -> None:
         from cryptopay_async._decoding._msgspec import NAIVE_TIMESTAMP, MsgspecDecoders
 
-        self._decoders = MsgspecDecoders()
+        self._decoders = MsgspecDecoders(parse=naive.untyped)  # one parser: equal extra_fields
         self._errors = self._decoders.errors
         self._naive_refused = NAIVE_TIMESTAMP
         self._naive = naive

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -38,8 +39,7 @@ import msgspec
 
 from cryptopay_async._decoding._cattrs import enum_members
 from cryptopay_async._decoding._msgspec_wire import WIRE, Aware
-from cryptopay_async._decoding._places import Placer, placer
-from cryptopay_async.models._base import Answer
+from cryptopay_async._decoding._places import Places, places
 
 NAIVE_TIMESTAMP = "Expected `datetime` with a timezone component"
 """The start of msgspec's message for a timestamp without an offset."""
@@ -86,29 +86,31 @@ class MsgspecDecoders:
 
     errors = msgspec
 
-    def __init__(self) -> None:
-        self._documents: dict[Any, tuple[msgspec.json.Decoder[Any], Placer | None]] = {}
-        self._envelopes: dict[Any, tuple[msgspec.json.Decoder[Any], Placer | None]] = {}
+    def __init__(self, parse: Callable[[bytes], Any]) -> None:
+        """``parse`` reads a body again, untyped, for ``extra_fields`` (``_places.py``)."""
+        self._parse = parse
+        self._documents: dict[Any, tuple[msgspec.json.Decoder[Any], Places | None]] = {}
+        self._envelopes: dict[Any, tuple[msgspec.json.Decoder[Any], Places | None]] = {}
 
     def document(self, raw: bytes, tp: Any) -> Any:
         built = self._documents.get(tp)
         if built is None:
-            built = self._documents[tp] = (msgspec.json.Decoder(wire_type(tp)), placer(tp))
+            built = self._documents[tp] = (msgspec.json.Decoder(wire_type(tp)), places(tp))
         decoder, place = built
         value = decoder.decode(raw)
         if place is not None:
-            place(value, Answer(raw, _untyped.decode, enveloped=False))
+            place(value, raw, self._parse, enveloped=False)
         return value
 
     def envelope(self, raw: bytes, tp: Any) -> tuple[Any, Any]:
         built = self._envelopes.get(tp)
         if built is None:
             wire = msgspec.defstruct("Envelope", [("data", wire_type(tp)), ("meta", Any, None)])
-            built = self._envelopes[tp] = (msgspec.json.Decoder(wire), placer(tp))
+            built = self._envelopes[tp] = (msgspec.json.Decoder(wire), places(tp))
         decoder, place = built
         body = decoder.decode(raw)
         if place is not None:
-            place(body.data, Answer(raw, _untyped.decode, enveloped=True))
+            place(body.data, raw, self._parse, enveloped=True)
         return body.data, body.meta
 
     def untyped(self, raw: bytes) -> Any:

@@ -1,142 +1,161 @@
-"""The msgspec engine gives every model its place in the answer (``_decoding/_places.py``):
-the generated walk and the generic one agree, at every depth and for every shape."""
+"""Every model the msgspec engine decodes gets its place in the answer
+(``_decoding/_places.py``), so both engines report the same ``extra_fields`` for every
+type the SDK decodes, at every depth and in every shape a path can name."""
 
 from __future__ import annotations
 
 import json
+import typing
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import attrs
 import pytest
 
+from cryptopay_async._decoding import _cattrs
 from cryptopay_async._decoding import _engines as _decoding
-from cryptopay_async._decoding._places import place, placer
-from cryptopay_async.callbacks import ChannelPaymentCallback, InvoiceCallback
-from cryptopay_async.models import Coin, Invoice, Rate
-from cryptopay_async.models._base import Answer, ApiModel
-from tests.support import fixture_json
-
-MSGSPEC = _decoding.ENGINES["msgspec"]
-INVOICE = fixture_json("responses-2023/invoices/retrieve.json")["data"]
-ANSWER = Answer(b"{}", json.loads, enveloped=False)
+from cryptopay_async._decoding._places import places
+from cryptopay_async.models import to_dict
+from cryptopay_async.models._base import ApiModel
+from cryptopay_async.models._callbacks import KNOWN_CALLBACKS
+from cryptopay_async.models._enum import ApiEnum
+from cryptopay_async.resources import OPERATIONS
 
 
+@_cattrs.register_model
 @attrs.frozen(kw_only=True)
 class Leaf(ApiModel):
     name: str
 
 
+SHARED = Leaf(name="shared")
+
+
+@_cattrs.register_model
 @attrs.frozen(kw_only=True)
-class Other(ApiModel):
-    size: int
+class Holder(ApiModel):
+    """Every shape a path can name: optional items, lists of lists, tuples, sequences,
+    dicts, and a model default that every instance lacking the key shares."""
+
+    maybe_items: list[Leaf | None] = attrs.field(factory=list)
+    by_key: dict[str, Leaf | None] = attrs.field(factory=dict)
+    grid: list[list[Leaf]] = attrs.field(factory=list)
+    row: tuple[Leaf, ...] = ()
+    seq: Sequence[Leaf] = ()
+    shared: Leaf = SHARED
 
 
 @attrs.frozen(kw_only=True)
 class Node(ApiModel):
-    """A model nested in itself, a union of models and a dict of models."""
-
     name: str
     children: list[Node] = attrs.field(factory=list)
-    either: Leaf | Other | None = None
-    by_key: dict[str, Leaf] = attrs.field(factory=dict)
-    maybe: Leaf | None = None
 
 
-def places(value: Any, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    """Every model in ``value`` by its path: the place it was given, answer left out."""
-    found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+def sample(tp: Any, path: str) -> Any:
+    """A JSON value of type ``tp`` whose every object carries ``zz_new``: its own path."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, __import__("types").UnionType):
+        return sample(next(arg for arg in args if arg is not type(None)), path)
+    if origin in (list, tuple, Sequence):
+        return [sample(args[0], f"{path}[{index}]") for index in range(2)]
+    if origin is dict:
+        return {f"k{index}": sample(args[1], f"{path}.k{index}") for index in range(2)}
+    if isinstance(tp, type) and issubclass(tp, ApiEnum):
+        return next(iter(tp)).value
+    scalars = {str: "s", int: 1, float: 1.5, bool: True, Decimal: "1.25"}
+    if tp in scalars:
+        return scalars[tp]
+    if tp is datetime:
+        return "2024-01-01T00:00:00+00:00"
+    assert attrs.has(tp), tp
+    hints = typing.get_type_hints(tp)
+    document = {
+        field.name: sample(hints[field.name], f"{path}.{field.name}") for field in attrs.fields(tp)
+    }
+    document.update({key: getattr(tp, key) for key in getattr(tp, "_constants", ())})
+    return {**document, "zz_new": path}
+
+
+def extras(value: Any, path: str = "$") -> dict[str, dict[str, Any]]:
+    """Every model of ``value`` by its path: its ``extra_fields``."""
+    found: dict[str, dict[str, Any]] = {}
     if isinstance(value, ApiModel):
-        where = object.__getattribute__(value, "_extra")
-        assert where[0] is ANSWER
-        found[path] = where[1:]
+        found[path] = dict(value.extra_fields)
         for field in attrs.fields(value.__class__):  # type: ignore[arg-type]
-            found.update(places(getattr(value, field.name), (*path, field.name)))
-    elif isinstance(value, list):
+            found.update(extras(getattr(value, field.name), f"{path}.{field.name}"))
+    elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            found.update(places(item, (*path, index)))
+            found.update(extras(item, f"{path}[{index}]"))
     elif isinstance(value, dict):
         for key, item in value.items():
-            found.update(places(item, (*path, key)))
+            found.update(extras(item, f"{path}.{key}"))
     return found
 
 
-def tree() -> Node:
-    return Node(
-        name="root",
-        children=[
-            Node(name="a", either=Leaf(name="l"), children=[Node(name="a0", maybe=Leaf(name="m"))]),
-            Node(name="b", either=Other(size=1), by_key={"x": Leaf(name="x"), "y": Leaf(name="y")}),
-        ],
-    )
+DECODED = sorted(
+    {op.result for op in OPERATIONS if places(op.result)} | set(KNOWN_CALLBACKS.values()),
+    key=repr,
+)
 
 
-def invoice_with_everything() -> dict[str, Any]:
-    invoice: dict[str, Any] = json.loads(json.dumps(INVOICE))
-    invoice["exchange"] = {"pair": "BTCEUR", "rate": "1.5", "fee": "0", "fee_currency": "EUR"}
-    risk = fixture_json("responses-2023/risks/score.json")["data"]
-    invoice["transactions"] = [{"txid": "a", "risk": risk}, {"txid": "b", "risk": None}]
-    return invoice
+@pytest.mark.parametrize("enveloped", [True, False], ids=["envelope", "document"])
+@pytest.mark.parametrize("tp", [*DECODED, Holder], ids=repr)
+def test_both_engines_report_every_model_s_own_unknown_keys(tp: Any, enveloped: bool) -> None:
+    document = sample(tp, "$")
+    seen = {}
+    for name, engine in _decoding.ENGINES.items():
+        if enveloped:
+            value, _ = engine.envelope(json.dumps({"data": document}).encode(), tp)
+        else:
+            value = engine.document(json.dumps(document).encode(), tp)
+        seen[name] = (extras(value), to_dict(value))
+    assert seen["msgspec"] == seen["cattrs"]
+    found = seen["msgspec"][0]
+    assert found, "the sample holds models"
+    assert all(keys == {"zz_new": path} for path, keys in found.items())
 
 
-CASES: list[tuple[str, Any, Any]] = [
-    ("a page of invoices", list[Invoice], [invoice_with_everything()] * 3),
-    ("one invoice or none", Invoice | None, invoice_with_everything()),
-    ("none", Invoice | None, None),
-    ("a callback", InvoiceCallback, {"type": "Invoice", "event": "created", "data": INVOICE}),
-    ("rates by pair", dict[str, Rate], {"BTCEUR": {"buy_rate": "1", "sell_rate": "2"}}),
-    ("coins", list[Coin], fixture_json("responses-2023/coins/list.json")["data"]),
-    ("an empty page", list[Invoice], []),
-]
+def test_a_model_default_shared_by_instances_is_never_placed() -> None:
+    msgspec = _decoding.ENGINES["msgspec"]
+    holders = msgspec.document(json.dumps([{"row": []}, {"new": 1}]).encode(), list[Holder])
+    assert [holder.shared for holder in holders] == [SHARED, SHARED]
+    assert holders[1].extra_fields == {"new": 1}
+    assert SHARED.extra_fields == {}
+    with pytest.raises(AttributeError):
+        object.__getattribute__(SHARED, "_extra")  # nothing of an answer pinned to it
+
+
+def test_null_items_of_optional_lists_and_dicts_are_skipped() -> None:
+    body = json.dumps({"maybe_items": [None, {"name": "a", "x": 1}], "by_key": {"k": None}})
+    for engine in _decoding.ENGINES.values():
+        holder = engine.document(body.encode(), Holder)
+        assert holder.maybe_items[0] is None
+        assert holder.maybe_items[1] is not None
+        assert holder.maybe_items[1].extra_fields == {"x": 1}
 
 
 @pytest.mark.parametrize(
-    ("tp", "document"), [case[1:] for case in CASES], ids=[c[0] for c in CASES]
+    ("tp", "words"),
+    [
+        (set[Leaf], "cannot be placed"),
+        (tuple[Leaf, Leaf], "fixed-length tuple"),
+        (Leaf | Holder, "union of model types"),
+        (list[Leaf | Holder], "union of model types"),
+        (Node, "nested in itself"),
+    ],
+    ids=repr,
 )
-def test_the_generated_walk_places_every_model_where_the_generic_walk_does(
-    tp: Any, document: Any
+def test_a_type_whose_models_no_path_can_name_is_refused_when_first_used(
+    tp: Any, words: str
 ) -> None:
-    raw = json.dumps(document).encode()
-    generated = MSGSPEC.document(raw, tp)
-    generic = MSGSPEC.document(raw, tp)
-    build = placer(tp)
-    assert build is not None
-    build(generated, ANSWER)
-    place(generic, (ANSWER,))
-    assert places(generated) == places(generic)
-    if document:
-        assert places(generated), "some model was placed"
+    with pytest.raises(TypeError, match=words):
+        places(tp)
 
 
-def test_models_nested_in_themselves_in_unions_and_in_dicts_are_placed_by_path() -> None:
-    build = placer(Node)
-    assert build is not None
-    value = tree()
-    build(value, ANSWER)
-    assert places(value) == {
-        (): (),
-        ("children", 0): ("children", 0),
-        ("children", 0, "either"): ("children", 0, "either"),
-        ("children", 0, "children", 0): ("children", 0, "children", 0),
-        ("children", 0, "children", 0, "maybe"): ("children", 0, "children", 0, "maybe"),
-        ("children", 1): ("children", 1),
-        ("children", 1, "either"): ("children", 1, "either"),
-        ("children", 1, "by_key", "x"): ("children", 1, "by_key", "x"),
-        ("children", 1, "by_key", "y"): ("children", 1, "by_key", "y"),
-    }
-
-
-@pytest.mark.parametrize("tp", [int, str, list[str], dict[str, int], None], ids=repr)
-def test_a_type_without_models_needs_no_walk(tp: Any) -> None:
-    assert placer(tp) is None
-
-
-def test_a_callback_union_is_placed_by_the_generic_walk() -> None:
-    tp = InvoiceCallback | ChannelPaymentCallback
-    build = placer(tp)
-    assert build is not None
-    value = MSGSPEC.document(
-        json.dumps({"type": "Invoice", "event": "created", "data": INVOICE}).encode(),
-        InvoiceCallback,
-    )
-    build(value, ANSWER)
-    assert places(value)[("data",)] == ("data",)
+@pytest.mark.parametrize(
+    "tp", [int, str, list[str], dict[str, int], None, tuple[int, str]], ids=repr
+)
+def test_a_type_without_models_needs_no_places(tp: Any) -> None:
+    assert places(tp) is None

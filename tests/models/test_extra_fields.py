@@ -8,6 +8,7 @@ import operator
 import random
 import sys
 import threading
+import tracemalloc
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -186,26 +187,107 @@ def test_both_engines_agree_on_any_model_kept_from_any_page(
     assert len(seen["cattrs"]) == len(keep)
 
 
+class CountingParser:
+    """The msgspec engine's second parse (for ``extra_fields``), counted."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.engine = _decoding.ENGINES["msgspec"]
+        self.parsed: list[bytes] = []
+        real = self.engine._decoders._parse  # type: ignore[attr-defined]
+
+        def parse(raw: bytes) -> Any:
+            self.parsed.append(raw)
+            return real(raw)
+
+        monkeypatch.setattr(self.engine._decoders, "_parse", parse)  # type: ignore[attr-defined]
+
+
 def test_reading_one_answer_parses_no_other(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cryptopay_async._decoding import _msgspec
-
-    parsed: list[bytes] = []
-    real = _msgspec._untyped
-
-    class Counting:
-        def decode(self, raw: bytes) -> Any:
-            parsed.append(raw)
-            return real.decode(raw)
-
-    monkeypatch.setattr(_msgspec, "_untyped", Counting())
-    engine = _decoding.ENGINES["msgspec"]
+    counting = CountingParser(monkeypatch)
     pages = [
-        engine.envelope(page_with_extras_everywhere(count), list[Invoice])[0] for count in (2, 3)
+        counting.engine.envelope(page_with_extras_everywhere(count), list[Invoice])[0]
+        for count in (2, 3)
     ]
     assert pages[0][0].exchange is not None
     assert pages[0][0].exchange.extra_fields == {"exchange_new": 2}
     assert [item.transactions[0].extra_fields for item in pages[0]] == [{"transaction_new": 3}] * 2
-    assert parsed == [page_with_extras_everywhere(2)]  # once, and only the page asked
+    assert counting.parsed == [page_with_extras_everywhere(2)]  # once, and only the page asked
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [(b'"\xff"', "utf-8"), (b"1" * 5000, "digits")],
+    ids=["invalid UTF-8", "an integer of 5,000 digits"],
+)
+def test_an_unknown_value_that_is_not_json_is_reported_never_dropped(
+    monkeypatch: pytest.MonkeyPatch, value: bytes, reason: str
+) -> None:
+    """msgspec skips the values of unknown keys unread; the core engine refuses the body."""
+    invoice = json.dumps(with_extras({}, {}, {})).encode()
+    body = b'{"data": [' + invoice[:-1] + b', "note": ' + value + b"}, " + invoice + b"]}"
+    with pytest.raises(_decoding.DecodeError, match="not JSON"):
+        _decoding.ENGINES["cattrs"].envelope(body, list[Invoice])
+    counting = CountingParser(monkeypatch)
+    data, _ = counting.engine.envelope(body, list[Invoice])
+    assert data[1].exchange is not None
+    for model in (data[0], data[1], data[1].exchange, data[0]):
+        with pytest.raises(ValueError, match=f"extra_fields cannot be read: .*{reason}"):
+            model.extra_fields  # noqa: B018
+    with pytest.raises(ValueError, match="extra_fields cannot be read"):
+        to_dict(data[1])
+    assert len(counting.parsed) == 1  # the failure is kept, not parsed again
+
+
+def test_large_integers_and_exact_fractions_are_the_same_on_both_engines() -> None:
+    body = json.dumps({"data": with_extras({"big": 2**70, "fraction": 0.1}, {"e": 1e400}, {})})
+    found = []
+    for engine in _decoding.ENGINES.values():
+        invoice, _ = engine.envelope(body.replace("Infinity", "1e400").encode(), Invoice)
+        assert invoice.exchange is not None
+        found.append((dict(invoice.extra_fields), dict(invoice.exchange.extra_fields)))
+    assert found[0] == found[1]
+    assert found[0][0] == {"big": 2**70, "fraction": Decimal("0.1")}
+    assert found[0][1] == {"e": Decimal("1e400")}
+
+
+def page_with_one_new_key(count: int = 100) -> bytes:
+    """``count`` invoices with an exchange and a transaction; only the first has a key
+    the SDK does not know."""
+    plain = with_extras({}, {}, {})
+    return json.dumps({"data": [{**plain, "top_new": 1}] + [plain] * (count - 1)}).encode()
+
+
+def retained_after(keep: Callable[[list[Invoice]], Any], engine: _decoding.Engine) -> int:
+    """Bytes still allocated after decoding ``page_with_one_new_key``, running ``keep`` on
+    it (what it returns is kept) and dropping the page."""
+    body = page_with_one_new_key()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        data, _ = engine.envelope(bytes(bytearray(body)), list[Invoice])  # counted: a new copy
+        kept = keep(data)
+        del data
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert kept is not None
+    return after - before
+
+
+def test_a_kept_model_holds_at_most_the_body_and_after_a_read_only_its_keys(
+    engine: _decoding.Engine,
+) -> None:
+    size = len(page_with_one_new_key())
+    unread = retained_after(lambda data: data[5].exchange, engine)
+    assert unread < 1.2 * size  # the body's bytes at most, until some model is read
+
+    def read_one_keep_another(data: list[Invoice]) -> Any:
+        assert data[0].extra_fields == {"top_new": 1}
+        return data[5].exchange
+
+    assert retained_after(read_one_keep_another, engine) < 0.1 * size  # not the page
 
 
 @pytest.mark.parametrize("flavours", [("asyncio", "asyncio"), ("asyncio", "trio")])
