@@ -95,22 +95,28 @@ class MsgspecDecoders:
     def document(self, raw: bytes, tp: Any) -> Any:
         built = self._documents.get(tp)
         if built is None:
-            built = self._documents[tp] = (msgspec.json.Decoder(wire_type(tp)), places(tp))
+            built = self._documents[tp] = (
+                msgspec.json.Decoder(wire_type(tp)),
+                places(tp, self._parse, enveloped=False),
+            )
         decoder, place = built
         value = decoder.decode(raw)
         if place is not None:
-            place(value, raw, self._parse, enveloped=False)
+            place(value, raw)
         return value
 
     def envelope(self, raw: bytes, tp: Any) -> tuple[Any, Any]:
         built = self._envelopes.get(tp)
         if built is None:
             wire = msgspec.defstruct("Envelope", [("data", wire_type(tp)), ("meta", Any, None)])
-            built = self._envelopes[tp] = (msgspec.json.Decoder(wire), places(tp))
+            built = self._envelopes[tp] = (
+                msgspec.json.Decoder(wire),
+                places(tp, self._parse, enveloped=True),
+            )
         decoder, place = built
         body = decoder.decode(raw)
         if place is not None:
-            place(body.data, raw, self._parse, enveloped=True)
+            place(body.data, raw)
         return body.data, body.meta
 
     def untyped(self, raw: bytes) -> Any:

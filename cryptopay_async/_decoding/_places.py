@@ -20,8 +20,8 @@ replaced whole.
 
 Decoding a page must stay about as fast as without this, so the walk that writes the
 places is not a generic loop over fields (a call and a type test per model):
-``Places(tp)`` writes, once per decoded type, a function with the walk unrolled for that
-type's models, e.g. for ``list[Invoice]``::
+``places(tp, ...)`` writes, once per decoded type, a function with the walk unrolled for
+that type's models, e.g. for ``list[Invoice]``::
 
     for i1, m2 in enumerate(value):
         _set(m2, "_extra", (answer, i1))
@@ -148,32 +148,30 @@ def find(document: Any, held: Shape, path: Path, found: dict[Path, Mapping[str, 
 
 
 class Answer:
-    """One decoded body, read again only when a model of it is asked for its unknown keys."""
+    """One decoded body, read again only when a model of it is asked for its unknown keys;
+    how to read it (parser, shape, envelope) is its type's ``Places``."""
 
-    __slots__ = ("_enveloped", "_parse", "_shape", "_state")
+    __slots__ = ("_places", "_state")
 
-    def __init__(
-        self, raw: bytes, parse: Callable[[bytes], Any], held: Shape, *, enveloped: bool
-    ) -> None:
+    def __init__(self, raw: bytes, places: Places) -> None:
         self._state: bytes | tuple[dict[Path, Mapping[str, Any]] | None, str] = raw
-        self._parse = parse
-        self._shape = held
-        self._enveloped = enveloped
+        self._places = places
 
     def unknown(self, path: Path) -> Mapping[str, Any]:
         """The unknown keys of the object at ``path``; the body is parsed on first call."""
         state = self._state  # one read: another thread may replace it meanwhile
         if isinstance(state, bytes):
+            places = self._places
             try:
-                document = self._parse(state)
+                document = places.parse(state)
             except ValueError as exc:
                 state = (None, f"extra_fields cannot be read: {exc}")
             else:
-                if self._enveloped:
+                if places.enveloped:
                     document = document.get("data") if document.__class__ is dict else None
                 found: dict[Path, Mapping[str, Any]] = {}
                 if document is not None:
-                    find(document, self._shape, (), found)
+                    find(document, places.shape, (), found)
                 state = (found, "")
             self._state = state
         found_or_none, failure = state
@@ -227,12 +225,12 @@ class _Writer:
 
 
 class Places:
-    """For one decoded type: ``places(value, raw, parse, enveloped=...)`` gives every model
-    of ``value`` (decoded from ``raw``) its place in one new ``Answer``."""
+    """For one decoded type, read with ``parse`` (enveloped or not): ``places(value, raw)``
+    gives every model of ``value`` (decoded from ``raw``) its place in one new ``Answer``."""
 
-    __slots__ = ("_shape", "_write")
+    __slots__ = ("_write", "enveloped", "parse", "shape")
 
-    def __init__(self, held: Shape) -> None:
+    def __init__(self, held: Shape, parse: Callable[[bytes], Any], *, enveloped: bool) -> None:
         writer = _Writer()
         writer.lines.append("def write(value, answer):")
         if held.optional:
@@ -241,15 +239,15 @@ class Places:
         namespace: dict[str, Any] = {"_set": _set, **writer.constants}
         exec(compile("\n".join(writer.lines), "<cryptopay_async places>", "exec"), namespace)
         self._write: Callable[[Any, Answer], None] = namespace["write"]
-        self._shape = held
+        self.shape = held
+        self.parse = parse
+        self.enveloped = enveloped
 
-    def __call__(
-        self, value: Any, raw: bytes, parse: Callable[[bytes], Any], *, enveloped: bool
-    ) -> None:
-        self._write(value, Answer(raw, parse, self._shape, enveloped=enveloped))
+    def __call__(self, value: Any, raw: bytes) -> None:
+        self._write(value, Answer(raw, self))
 
 
-def places(tp: Any) -> Places | None:
+def places(tp: Any, parse: Callable[[bytes], Any], *, enveloped: bool) -> Places | None:
     """The ``Places`` of decoded type ``tp``; ``None`` when it holds no model."""
     held = shape(tp)
-    return None if held is None else Places(held)
+    return None if held is None else Places(held, parse, enveloped=enveloped)

@@ -37,11 +37,8 @@ def known_keys(cls: type) -> frozenset[str]:
     return known
 
 
-def unknown_fields(cls: type, document: Any) -> Mapping[str, Any]:
-    """The keys of JSON object ``document`` that ``cls`` does not know, read-only; usually
-    ``EMPTY`` (also when ``document`` is not an object)."""
-    if document.__class__ is not dict:
-        return EMPTY
+def unknown_fields(cls: type, document: dict[str, Any]) -> Mapping[str, Any]:
+    """The keys of ``document`` that ``cls`` does not know, read-only; usually ``EMPTY``."""
     known = known_keys(cls)
     if document.keys() <= known:
         return EMPTY

@@ -5,6 +5,7 @@ type the SDK decodes, at every depth and in every shape a path can name."""
 from __future__ import annotations
 
 import json
+import types
 import typing
 from collections.abc import Sequence
 from datetime import datetime
@@ -56,7 +57,7 @@ class Node(ApiModel):
 def sample(tp: Any, path: str) -> Any:
     """A JSON value of type ``tp`` whose every object carries ``zz_new``: its own path."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, __import__("types").UnionType):
+    if origin in (typing.Union, types.UnionType):
         return sample(next(arg for arg in args if arg is not type(None)), path)
     if origin in (list, tuple, Sequence):
         return [sample(args[0], f"{path}[{index}]") for index in range(2)]
@@ -95,7 +96,8 @@ def extras(value: Any, path: str = "$") -> dict[str, dict[str, Any]]:
 
 
 DECODED = sorted(
-    {op.result for op in OPERATIONS if places(op.result)} | set(KNOWN_CALLBACKS.values()),
+    {op.result for op in OPERATIONS if places(op.result, json.loads, enveloped=True)}
+    | set(KNOWN_CALLBACKS.values()),
     key=repr,
 )
 
@@ -151,11 +153,11 @@ def test_a_type_whose_models_no_path_can_name_is_refused_when_first_used(
     tp: Any, words: str
 ) -> None:
     with pytest.raises(TypeError, match=words):
-        places(tp)
+        places(tp, json.loads, enveloped=False)
 
 
 @pytest.mark.parametrize(
     "tp", [int, str, list[str], dict[str, int], None, tuple[int, str]], ids=repr
 )
 def test_a_type_without_models_needs_no_places(tp: Any) -> None:
-    assert places(tp) is None
+    assert places(tp, json.loads, enveloped=False) is None
