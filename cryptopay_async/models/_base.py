@@ -77,3 +77,20 @@ class ApiModel:
             return EMPTY
         _set(self, "_extra", resolved)
         return resolved
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled and copied with its ``extra_fields``: the state attrs writes for a
+        slotted class holds the modelled fields only."""
+        fields = attrs.fields(self.__class__)  # type: ignore[arg-type]
+        values = {field.name: getattr(self, field.name) for field in fields}
+        return (_restore, (self.__class__, values, dict(self.extra_fields)))
+
+
+def _restore(cls: type[ApiModel], values: dict[str, Any], extra: dict[str, Any]) -> ApiModel:
+    """A model of ``cls`` with these field values and unknown keys (``__reduce__``)."""
+    model = object.__new__(cls)
+    for name, value in values.items():
+        _set(model, name, value)
+    if extra:
+        _set(model, "_extra", types.MappingProxyType(extra))
+    return model

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import json
 import operator
+import pickle
 import random
 import sys
 import threading
@@ -15,6 +17,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -109,6 +112,30 @@ def test_a_model_made_by_hand_has_no_extra_fields() -> None:
 
     assert attrs.evolve(decoded).extra_fields == {}
     assert decoded == attrs.evolve(decoded)  # equality looks at the modelled fields
+
+
+@pytest.mark.parametrize(
+    "duplicate",
+    [lambda m: pickle.loads(pickle.dumps(m)), copy.copy, copy.deepcopy],
+    ids=["pickle", "copy", "deepcopy"],
+)
+@pytest.mark.parametrize("read_first", [False, True], ids=["unread", "read"])
+def test_a_pickled_or_copied_model_keeps_its_unknown_keys(
+    engine: _decoding.Engine, duplicate: Callable[[Any], Any], read_first: bool
+) -> None:
+    data, _ = engine.envelope(page_with_extras_everywhere(), list[Invoice])
+    if read_first:
+        assert data[1].extra_fields == {"top_new": 1}
+    invoice = duplicate(data[1])
+    del data
+    gc.collect()
+    assert invoice == invoice.__class__(**attrs.asdict(invoice, recurse=False))
+    assert invoice.extra_fields == {"top_new": 1}
+    assert invoice.exchange is not None
+    assert invoice.exchange.extra_fields == {"exchange_new": 2}
+    assert invoice.transactions[0].risk.extra_fields == {"risk_new": 4}
+    assert to_dict(invoice)["top_new"] == 1
+    assert duplicate(Rate(buy_rate=Decimal(1), sell_rate=Decimal(2))).extra_fields == {}
 
 
 def test_a_nested_model_read_first_finds_its_own_unknown_keys(engine: _decoding.Engine) -> None:
