@@ -64,6 +64,15 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def parse_json(raw: bytes) -> Any:
+    """The core engine's parser; a ``RecursionError`` (how deep is too deep depends on the
+    caller's stack) is left to the caller."""
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, huge integers
+        raise DecodeError("not_json", f"the body is not JSON: {exc}") from None
+
+
 class CattrsEngine:
     """The core engine: the standard library's parser, then the cattrs converter."""
 
@@ -71,11 +80,9 @@ class CattrsEngine:
 
     def untyped(self, raw: bytes) -> Any:
         try:
-            return json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
+            return parse_json(raw)
         except RecursionError:
             raise DecodeError("not_json", "the body is nested too deeply") from None
-        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, huge integers
-            raise DecodeError("not_json", f"the body is not JSON: {exc}") from None
 
     def _structure(self, value: Any, tp: Any, path: str) -> Any:
         try:
@@ -108,7 +115,7 @@ class MsgspecEngine:
     def __init__(self, naive: Engine) -> None:
         from cryptopay_async._decoding._msgspec import NAIVE_TIMESTAMP, MsgspecDecoders
 
-        self._decoders = MsgspecDecoders(parse=naive.untyped)  # one parser: equal extra_fields
+        self._decoders = MsgspecDecoders(parse=parse_json)  # one parser: equal extra_fields
         self._errors = self._decoders.errors
         self._naive_refused = NAIVE_TIMESTAMP
         self._naive = naive

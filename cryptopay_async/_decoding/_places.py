@@ -12,9 +12,11 @@ the parsed document are then let go. Each model then looks up its path.
 A model never refers to another one, so there is no reference cycle: a dropped page is
 freed at once, and a nested model kept alone (``invoice.exchange``) still finds its keys.
 Until the first read, the body's bytes stay in memory while any model of the answer does.
-A body msgspec decoded but that parser refuses (its unknown part is not valid JSON:
-msgspec does not read the values of keys it skips) makes every ``extra_fields`` read of
-that answer raise ``ValueError`` naming the reason, parsed once. Thread-safe without a
+A body msgspec decoded but that parser refuses (invalid UTF-8 in the value of a key
+msgspec skipped unread, an integer of more than 4,300 digits anywhere: the core engine
+refuses such a body when decoding) makes every ``extra_fields`` read of that answer
+raise ``ValueError`` naming the reason, parsed once. A body too deeply nested for the
+reader's call stack raises ``ValueError`` for that read only. Thread-safe without a
 lock: a model's place and an answer's state are each one attribute, read once and
 replaced whole.
 
@@ -160,10 +162,14 @@ class Answer:
     def unknown(self, path: Path) -> Mapping[str, Any]:
         """The unknown keys of the object at ``path``; the body is parsed on first call."""
         state = self._state  # one read: another thread may replace it meanwhile
-        if isinstance(state, bytes):
+        if not isinstance(state, tuple):  # the body, not read yet
             places = self._places
             try:
                 document = places.parse(state)
+            except RecursionError:  # depends on the reader's stack: not kept, read again
+                raise ValueError(
+                    "extra_fields cannot be read: the body is nested too deeply for this call"
+                ) from None
             except ValueError as exc:
                 state = (None, f"extra_fields cannot be read: {exc}")
             else:

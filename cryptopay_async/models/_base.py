@@ -60,9 +60,10 @@ class ApiModel:
         """The keys the API sent that this model does not know, with their raw JSON values
         (numbers with a fraction as ``Decimal``); empty when there are none.
 
-        With the msgspec engine, an answer whose unknown part is not valid JSON (msgspec
-        does not read the values of keys it skips; the core engine refuses such a body
-        whole) raises ``ValueError`` naming the reason, on every read.
+        With the msgspec engine, an answer the core engine's parser refuses (invalid
+        UTF-8 in a value msgspec skipped, an integer of more than 4,300 digits; the core
+        engine refuses such a body whole) raises ``ValueError`` naming the reason, on
+        every read.
         """
         source: Any = getattr(self, "_extra", None)  # None: made by hand, not decoded
         cls = source.__class__

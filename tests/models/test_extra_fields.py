@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import gc
+import inspect
 import json
 import operator
 import pickle
@@ -266,6 +267,26 @@ def test_an_unknown_value_that_is_not_json_is_reported_never_dropped(
     with pytest.raises(ValueError, match="extra_fields cannot be read"):
         to_dict(data[1])
     assert len(counting.parsed) == 1  # the failure is kept, not parsed again
+
+
+def test_a_first_read_from_a_deep_call_stack_fails_that_read_only(engine: _decoding.Engine) -> None:
+    """How deep a body may nest depends on the reader's stack: a failure there is not kept."""
+    nested = b"[" * 60 + b"]" * 60
+    body = b'{"data": {"buy_rate": "1", "sell_rate": "2", "x": ' + nested + b"}}"
+    rate, _ = engine.envelope(body, Rate)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + 30)  # the parse needs 60 levels more
+    try:
+        outcome = "read"
+        try:
+            rate.extra_fields  # noqa: B018
+        except ValueError as exc:
+            outcome = str(exc)
+    finally:
+        sys.setrecursionlimit(limit)
+    expected = {"cattrs": "read", "msgspec": "extra_fields cannot be read: the body is nested"}
+    assert outcome.startswith(expected[engine.name])
+    assert rate.extra_fields == {"x": json.loads(nested)}  # read again, now from the top
 
 
 def test_large_integers_and_exact_fractions_are_the_same_on_both_engines() -> None:
