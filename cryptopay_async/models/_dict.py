@@ -33,10 +33,30 @@ def _with_extra_fields(cls: type) -> Callable[[Any], Any]:
         result = fields(model)
         extra = model.extra_fields
         if extra:  # JSON-ready like the rest: a Decimal among them becomes its string
-            result.update(_converter.unstructure(dict(extra)))
+            result.update(_json_ready(dict(extra)))
         return result
 
     return unstructure
+
+
+def _json_ready(document: dict[str, Any]) -> dict[str, Any]:
+    """``document``, a fresh dict of raw JSON values, with each ``Decimal`` in it as its
+    string; the containers inside are replaced by converted copies, never changed.
+
+    Without recursion: a server can nest an unknown value as deep as the parsers accept,
+    which a recursive copy (cattrs' unstructuring) would not survive.
+    """
+    pending: list[dict[Any, Any] | list[Any]] = [document]
+    while pending:
+        container = pending.pop()
+        entries = container.items() if container.__class__ is dict else enumerate(container)
+        for key, value in list(entries):
+            if value.__class__ is Decimal:
+                container[key] = str(value)
+            elif value.__class__ is dict or value.__class__ is list:
+                container[key] = value = value.copy()
+                pending.append(value)
+    return document
 
 
 _converter.register_unstructure_hook_factory(

@@ -105,6 +105,25 @@ def test_fractional_numbers_stay_exact_and_to_dict_is_json_ready(engine: _decodi
     assert to_dict(decoded)["surcharge"] == "0.1"
 
 
+def test_to_dict_copies_an_unknown_value_nested_as_deep_as_the_decoders_accept(
+    engine: _decoding.Engine,
+) -> None:
+    depth = 700
+    nested = '{"a": ' * depth + "[0.5]" + "}" * depth
+    body = f'{{"buy_rate": "1.0", "sell_rate": "2.0", "deep": {nested}, "n": 1.25}}'
+    rate = engine.document(body.encode(), Rate)
+    dumped = to_dict(rate)
+    assert dumped["n"] == "1.25"
+    value, levels = dumped["deep"], 0
+    while isinstance(value, dict):
+        value, levels = value["a"], levels + 1
+    assert (levels, value) == (depth, ["0.5"])
+    kept = rate.extra_fields["deep"]  # the model's own values are untouched
+    while isinstance(kept, dict):
+        kept = kept["a"]
+    assert (rate.extra_fields["n"], kept) == (Decimal("1.25"), [Decimal("0.5")])
+
+
 def test_a_model_made_by_hand_has_no_extra_fields() -> None:
     body = json.dumps({"data": {**INVOICE, "brand_new": 1}}).encode()
     decoded = _decoding.engine.envelope(body, Invoice)[0]
